@@ -1,0 +1,48 @@
+using SitMessenger.AppHost.Hosting;
+
+var builder = DistributedApplication.CreateBuilder(args);
+
+var postgres = builder.AddPostgres("postgres");
+var database = postgres.AddDatabase("sitdb", databaseName: "sitmessenger");
+var cache = builder.AddRedis("cache");
+var messaging = builder.AddRabbitMQ("messaging").WithManagementPlugin();
+
+var jwtSigningKey = builder.AddParameter("jwt-signing-key", secret: true);
+var masterKey = builder.AddParameter("chat-master-key", secret: true);
+
+var migrations = builder.AddProject<Projects.SitMessenger_MigrationService>("migrations")
+    .WithReference(database)
+    .WaitFor(database);
+
+var api = builder.AddProject<Projects.SitMessenger_Api>("api")
+    .WithReference(database)
+    .WithReference(cache)
+    .WithReference(messaging)
+    .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
+    .WithEnvironment("ChatKeyRing__Keys__k1", masterKey)
+    .WithEnvironment("ChatKeyRing__ActiveKeyId", "k1")
+    .WaitFor(cache)
+    .WaitFor(messaging)
+    .WaitForCompletion(migrations);
+
+builder.AddProject<Projects.SitMessenger_Worker>("worker")
+    .WithReference(database)
+    .WithReference(messaging)
+    .WaitFor(messaging)
+    .WaitForCompletion(migrations);
+
+builder.AddProject<Projects.SitMessenger_Scheduler>("scheduler")
+    .WithReference(cache)
+    .WithReference(messaging)
+    .WaitFor(cache)
+    .WaitFor(messaging);
+
+builder.AddProject<Projects.SitMessenger_Gateway>("gateway")
+    .WithHttpEndpoint(port: builder.Options.GatewayPort, isExternal: true)
+    .WithReference(api)
+    .WaitFor(api);
+
+builder.Build().Run();
+
+/// <summary>The AppHost's entry point, public so tests can start the same model.</summary>
+public partial class Program;
