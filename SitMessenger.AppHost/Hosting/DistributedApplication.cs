@@ -14,6 +14,7 @@ public sealed class DistributedApplication : IAsyncDisposable
     private readonly StartupProgress _progress;
     private Dashboard.DashboardServer? _dashboard;
     private int _stopped;
+    private int _disposed;
 
     internal DistributedApplication(DistributedApplicationBuilder builder, string stateDirectory, int? dashboardPort)
     {
@@ -166,6 +167,11 @@ public sealed class DistributedApplication : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await StopAsync();
         await _orchestrator.DisposeAsync();
     }

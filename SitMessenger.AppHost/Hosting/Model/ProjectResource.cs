@@ -47,7 +47,9 @@ public sealed class ProjectResource(string name, IProjectMetadata project) : Res
 
     ProcessStartInfo IRunnableResource.CreateStartInfo(RunContext context)
     {
-        var startInfo = new ProcessStartInfo("dotnet") { WorkingDirectory = Project.ProjectDirectory };
+        // The SDK names the host it runs under (dotnet run, dotnet test); otherwise the one on PATH.
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } hostPath ? hostPath : "dotnet";
+        var startInfo = new ProcessStartInfo(dotnet) { WorkingDirectory = Project.ProjectDirectory };
         startInfo.ArgumentList.Add(AssemblyPath);
 
         var environment = startInfo.Environment;

@@ -1,16 +1,35 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 
 namespace SitMessenger.AppHost.Hosting;
 
 internal static class PortAllocator
 {
-    /// <summary>A port free on loopback right now. Another process could still take it before we bind; unlikely on loopback.</summary>
+    // Below Linux's ephemeral range (32768-60999): outgoing connections made between allocation and bind
+    // (health probes, clients) cannot take a port handed out here.
+    private const int First = 20000;
+    private const int Last = 32000;
+    private static readonly HashSet<int> HandedOut = [];
+    private static readonly Lock Gate = new();
+
+    /// <summary>A loopback port free right now and not handed out before by this process.</summary>
     public static int GetFreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        lock (Gate)
+        {
+            for (var attempt = 0; attempt < 1000; attempt++)
+            {
+                var port = RandomNumberGenerator.GetInt32(First, Last);
+                if (!HandedOut.Contains(port) && IsFree(port))
+                {
+                    HandedOut.Add(port);
+                    return port;
+                }
+            }
+        }
+
+        throw new InvalidOperationException($"No free loopback port between {First} and {Last}.");
     }
 
     public static bool IsFree(int port)

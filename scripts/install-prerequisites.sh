@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages SIT Messenger runs and tests against, when they are missing.
+set -euo pipefail
+
+packages=(postgresql redis-server rabbitmq-server)
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "Missing Debian packages: ${missing[*]}" >&2
+  echo "Install them with: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "Installing missing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# The packages' own services are not wanted: the AppHost runs private instances of each server.
+apt-get install -y -q --no-install-recommends "${missing[@]}"
