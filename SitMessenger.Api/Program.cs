@@ -1,4 +1,6 @@
+using Scalar.AspNetCore;
 using SitMessenger.Api.Apis;
+using SitMessenger.Api.Extensions;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -6,10 +8,27 @@ builder.AddServiceDefaults();
 builder.AddNpgsqlDataSource("sitdb");
 builder.AddRedisClient("cache");
 builder.AddRabbitMQClient("messaging");
+builder.AddSitMessengerApi();
 
 var app = builder.Build();
 
+app.UseForwardedHeaders();
+app.UseExceptionHandler();
+app.UseDrfStatusPages();
+app.UseCors(ApiServiceExtensions.CorsPolicy);
+app.UseAuthentication();
+app.UseAuthorization();
+
 app.MapDefaultEndpoints();
+app.MapOpenApi("/api/schema/{documentName}.json");
+app.MapGet("/api/schema/", () => TypedResults.Redirect("/api/schema/v1.json")).ExcludeFromDescription();
+app.MapScalarApiReference("/api/schema/swagger-ui", options => options
+    .WithTitle("SIT Messenger API")
+    .WithOpenApiRoutePattern("/api/schema/{documentName}.json"));
+
 app.MapPingApi();
+app.MapAuthApi();
+app.MapUsersApi();
+app.MapChatsApi();
 
 app.Run();

@@ -91,6 +91,13 @@ public sealed class DistributedApplication : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops one resource, as an operator would from the dashboard; it stays down until started again.</summary>
+    public Task StopResourceAsync(string name) => _orchestrator.Runners[name].StopAsync();
+
+    /// <summary>Starts a stopped resource again and returns once it is healthy.</summary>
+    public Task StartResourceAsync(string name, CancellationToken cancellationToken = default) =>
+        _orchestrator.Runners[name].StartAsync(cancellationToken);
+
     public async Task StopAsync()
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 1)

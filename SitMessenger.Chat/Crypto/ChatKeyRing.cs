@@ -62,7 +62,7 @@ public sealed class ChatKeyRing
         {
             foreach (var (id, text) in options.Keys)
             {
-                keys[id] = Convert.FromBase64String(text);
+                keys[id] = ChatKeyRingOptions.DecodeKey(text);
             }
 
             return new ChatKeyRing(options.ActiveKeyId, keys);

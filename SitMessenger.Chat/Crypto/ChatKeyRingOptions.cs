@@ -52,11 +52,19 @@ public sealed class ChatKeyRingOptions
         return errors;
     }
 
+    /// <summary>Standard base64 or its URL-safe form (what the AppHost generates for secrets), padding optional.</summary>
+    internal static byte[] DecodeKey(string text)
+    {
+        var normalized = text.Trim().Replace('-', '+').Replace('_', '/');
+        normalized = normalized.PadRight(normalized.Length + ((4 - (normalized.Length % 4)) % 4), '=');
+        return Convert.FromBase64String(normalized);
+    }
+
     private static int? DecodedLength(string? text)
     {
         try
         {
-            var key = Convert.FromBase64String(text ?? "");
+            var key = DecodeKey(text ?? "");
             CryptographicOperations.ZeroMemory(key);
             return key.Length;
         }

@@ -18,6 +18,8 @@ public static class RedisIntegration
         var options = ConfigurationOptions.Parse(connectionString);
         // Redis is a cache here: a service must start and keep serving while it is down.
         options.AbortOnConnectFail = false;
+        // While Redis is down, fail at once instead of queueing for seconds: every caller has a PostgreSQL fallback.
+        options.BacklogPolicy = BacklogPolicy.FailFast;
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(options));
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>($"redis-{connectionName}");
         return builder;

@@ -24,6 +24,13 @@ CREATE TABLE refresh_tokens (
 CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
 CREATE INDEX refresh_tokens_expires ON refresh_tokens (expires);
 
+-- A revoked family (logout, or a refresh token used twice) also voids the access tokens issued to it.
+-- Redis holds the same set for fast checks; this table is the record it is rebuilt from.
+CREATE TABLE revoked_token_families (
+    family_id uuid PRIMARY KEY,
+    revoked   timestamptz NOT NULL
+);
+
 -- A chat's data key is stored only wrapped under a master key of the key ring (key_id names which).
 CREATE TABLE chats (
     id          uuid PRIMARY KEY,
@@ -31,8 +38,11 @@ CREATE TABLE chats (
     updated     timestamptz NOT NULL,
     key_id      text NOT NULL,
     wrapped_key bytea NOT NULL,
-    last_seq    bigint NOT NULL DEFAULT 0
+    -- Highest message sequence number given out, and the highest moved into segment files.
+    last_seq    bigint NOT NULL DEFAULT 0,
+    flushed_seq bigint NOT NULL DEFAULT 0
 );
+CREATE INDEX chats_updated ON chats (updated DESC);
 
 CREATE TABLE chat_members (
     chat_id uuid NOT NULL REFERENCES chats (id) ON DELETE CASCADE,

@@ -17,7 +17,7 @@ internal sealed class ResourceRunner : IDisposable
     private readonly RunContext _context;
     private readonly AppHostOptions _options;
     private readonly StartupProgress _progress;
-    private readonly CancellationTokenSource _stopping = new();
+    private CancellationTokenSource _stopping = new();
     private readonly Lock _gate = new();
     private Process? _process;
     private Task? _supervision;
@@ -65,6 +65,13 @@ internal sealed class ResourceRunner : IDisposable
     /// <summary>Starts the process and returns once it is healthy (or, for a one-shot job, has finished with exit code 0).</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (_stopping.IsCancellationRequested)
+        {
+            // Started again after an operator's stop.
+            _stopping.Dispose();
+            _stopping = new CancellationTokenSource();
+        }
+
         SetState(ResourceState.Starting);
         await _runnable.PrepareAsync(_context, cancellationToken);
         var process = Launch();
@@ -266,6 +273,7 @@ internal sealed class ResourceRunner : IDisposable
         if (_supervision is not null)
         {
             await _supervision;
+            _supervision = null;
         }
 
         await _runnable.AfterStopAsync(_context);

@@ -1,0 +1,227 @@
+using SitMessenger.Api.Accounts;
+using SitMessenger.Api.Auth;
+using SitMessenger.Api.Chats;
+using SitMessenger.Api.Infrastructure;
+using SitMessenger.Chat.Messages;
+
+namespace SitMessenger.Api.Apis;
+
+internal static class ChatsApi
+{
+    public const int DefaultWindow = 100;
+    public const int MaxWindow = 500;
+    public const int DefaultHistoryPage = 50;
+
+    public static IEndpointRouteBuilder MapChatsApi(this IEndpointRouteBuilder app)
+    {
+        var chats = app.MapGroup("/api/v1/chat").WithTags("Chats").RequireAuthorization();
+
+        chats.MapGet("/", ListChatsAsync).WithSummary("The caller's chats, most recently updated first");
+        chats.MapPost("/", CreateChatAsync).WithSummary("Create a chat with the given users; the caller is added");
+        chats.MapGet("/{id}/", GetChatAsync).WithSummary("A chat with its members and its most recent messages");
+        chats.MapPatch("/{id}/", PatchChatAsync).WithSummary("Send a message (the original client's way); answers the chat");
+        chats.MapDelete("/{id}/", DeleteChatAsync).WithSummary("Delete a chat");
+        chats.MapPost("/{id}/messages/", SendMessageAsync).WithSummary("Send a message; answers just that message");
+        chats.MapGet("/{id}/messages/", GetHistoryAsync).WithSummary("Messages before a sequence number, oldest first");
+        return app;
+    }
+
+    private static async Task<Ok<List<ChatSummaryResponse>>> ListChatsAsync(HttpContext http, ChatStore store, CancellationToken cancellationToken)
+    {
+        var chats = await store.ListForMemberAsync(http.User.UserId(), cancellationToken);
+        return TypedResults.Ok(chats.Select(c => new ChatSummaryResponse(c.Id, c.Created, c.Updated, c.Members)).ToList());
+    }
+
+    private static async Task<Results<Created<ChatSummaryResponse>, BadRequest<Dictionary<string, string[]>>>> CreateChatAsync(
+        CreateChatRequest? body, HttpContext http, ChatStore store, UserStore users, ChatMessageService messages,
+        ChatMessageCipher cipher, PendingMessageCache cache, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var errors = new FieldErrors();
+        var owners = UserIdList.Parse("owner", body?.Owner, errors);
+        if (errors.Any)
+        {
+            return DrfErrors.Fields(errors);
+        }
+
+        var unknown = await users.FindUnknownAsync(owners, cancellationToken);
+        foreach (var id in unknown)
+        {
+            errors.Add("owner", $"Invalid pk \"{id}\" - object does not exist.");
+        }
+
+        if (errors.Any)
+        {
+            return DrfErrors.Fields(errors);
+        }
+
+        var members = owners.Append(http.User.UserId()).Distinct().ToList();
+        var chatId = Guid.CreateVersion7();
+        var dataKey = cipher.KeyRing.NewDataKey();
+        var now = new DateTime(time.GetUtcNow().UtcDateTime.Ticks / 10 * 10, DateTimeKind.Utc);
+        var first = cipher.Encrypt(dataKey, ChatMessage.Beginning(now));
+        var chat = await store.CreateAsync(chatId, members, cipher.KeyRing.Wrap(dataKey), now, first, cancellationToken);
+        cache.Add(chatId, new EncryptedMessage(1, first));
+        return TypedResults.Created($"/api/v1/chat/{chat.Id}/", new ChatSummaryResponse(chat.Id, chat.Created, chat.Updated, [.. members.Order()]));
+    }
+
+    private static async Task<Results<Ok<ChatDetailResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>>> GetChatAsync(
+        string id, int? limit, HttpContext http, ChatStore store, ChatMessageService messages, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var chatId))
+        {
+            return DrfErrors.NotFound();
+        }
+
+        if (limit is < 1 or > MaxWindow)
+        {
+            return DrfErrors.Field("limit", $"Ensure this value is between 1 and {MaxWindow}.");
+        }
+
+        var detail = await DetailAsync(chatId, http.User.UserId(), limit ?? DefaultWindow, store, messages, cancellationToken);
+        return detail is null ? DrfErrors.NotFound() : TypedResults.Ok(detail);
+    }
+
+    private static async Task<Results<Ok<ChatDetailResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>, BadRequest<string[]>>> PatchChatAsync(
+        string id, PatchChatRequest? body, HttpContext http, ChatStore store, ChatMessageService messages, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var chatId))
+        {
+            return DrfErrors.NotFound();
+        }
+
+        var errors = new FieldErrors();
+        var text = errors.RequireText("new_message", body?.NewMessage);
+        if (text is null)
+        {
+            return DrfErrors.Fields(errors);
+        }
+
+        if (text.Length > ChatMessageService.MaxMessageLength)
+        {
+            // The original answered this one case with a bare list; the web client reads it that way.
+            return TypedResults.BadRequest(new[] { $"Ensure this field has no more than {ChatMessageService.MaxMessageLength} characters." });
+        }
+
+        var caller = http.User;
+        if (await messages.SendAsync(chatId, caller.UserId(), caller.Username(), text, cancellationToken) is null)
+        {
+            return DrfErrors.NotFound();
+        }
+
+        var detail = await DetailAsync(chatId, caller.UserId(), DefaultWindow, store, messages, cancellationToken);
+        return detail is null ? DrfErrors.NotFound() : TypedResults.Ok(detail);
+    }
+
+    private static async Task<Results<Created<MessageWithSeqResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>>> SendMessageAsync(
+        string id, SendMessageRequest? body, HttpContext http, ChatMessageService messages, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var chatId))
+        {
+            return DrfErrors.NotFound();
+        }
+
+        var errors = new FieldErrors();
+        var text = errors.RequireText("message", body?.Message);
+        if (text is not null && text.Length > ChatMessageService.MaxMessageLength)
+        {
+            errors.Add("message", $"Ensure this field has no more than {ChatMessageService.MaxMessageLength} characters.");
+        }
+
+        if (text is null || errors.Any)
+        {
+            return DrfErrors.Fields(errors);
+        }
+
+        var sent = await messages.SendAsync(chatId, http.User.UserId(), http.User.Username(), text, cancellationToken);
+        return sent is null
+            ? DrfErrors.NotFound()
+            : TypedResults.Created($"/api/v1/chat/{chatId}/messages/?before={sent.Seq + 1}&limit=1", MessageWithSeqResponse.From(sent));
+    }
+
+    private static async Task<Results<Ok<HistoryResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>>> GetHistoryAsync(
+        string id, long? before, int? limit, HttpContext http, ChatStore store, ChatMessageService messages, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var chatId))
+        {
+            return DrfErrors.NotFound();
+        }
+
+        if (limit is < 1 or > MaxWindow)
+        {
+            return DrfErrors.Field("limit", $"Ensure this value is between 1 and {MaxWindow}.");
+        }
+
+        if (before is < 1)
+        {
+            return DrfErrors.Field("before", "Ensure this value is greater than or equal to 1.");
+        }
+
+        var chat = await store.FindForMemberAsync(chatId, http.User.UserId(), cancellationToken);
+        if (chat is null)
+        {
+            return DrfErrors.NotFound();
+        }
+
+        var window = await messages.ReadAsync(chat, before ?? long.MaxValue, limit ?? DefaultHistoryPage, cancellationToken);
+        var all = window.Flushed.Concat(window.Pending).Select(MessageWithSeqResponse.From).ToList();
+        return TypedResults.Ok(new HistoryResponse(all, window.HasMore));
+    }
+
+    private static async Task<Results<NoContent, NotFound<DetailBody>>> DeleteChatAsync(
+        string id, HttpContext http, ChatStore store, PendingMessageCache cache, ChatMessageCipher cipher, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var chatId) || !await store.DeleteAsync(chatId, http.User.UserId(), cancellationToken))
+        {
+            return DrfErrors.NotFound();
+        }
+
+        cache.Forget(chatId);
+        cipher.Forget(chatId);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<ChatDetailResponse?> DetailAsync(
+        Guid chatId, Guid userId, int limit, ChatStore store, ChatMessageService messages, CancellationToken cancellationToken)
+    {
+        var chat = await store.FindForMemberAsync(chatId, userId, cancellationToken);
+        if (chat is null)
+        {
+            return null;
+        }
+
+        var members = await store.MembersAsync(chatId, cancellationToken);
+        var window = await messages.ReadAsync(chat, long.MaxValue, limit, cancellationToken);
+        return new ChatDetailResponse(
+            chat.Id,
+            chat.Created,
+            chat.Updated,
+            members,
+            new MessageListResponse([.. window.Flushed.Select(MessageResponse.From)]),
+            new MessageListResponse([.. window.Pending.Select(MessageResponse.From)]));
+    }
+}
+
+internal sealed record CreateChatRequest(string? Owner);
+
+internal sealed record PatchChatRequest(string? NewMessage);
+
+internal sealed record SendMessageRequest(string? Message);
+
+internal sealed record ChatSummaryResponse(Guid Id, DateTime Created, DateTime Updated, Guid[] Owner);
+
+internal sealed record ChatDetailResponse(
+    Guid Id, DateTime Created, DateTime Updated, IReadOnlyList<UserSummary> Owner, MessageListResponse MessageData, MessageListResponse CacheMessages);
+
+internal sealed record MessageListResponse(IReadOnlyList<MessageResponse> Messages);
+
+internal sealed record MessageResponse(DateTime Datetime, string User, string Message)
+{
+    public static MessageResponse From(SentMessage m) => new(m.Datetime, m.User, m.Message);
+}
+
+internal sealed record MessageWithSeqResponse(long Seq, DateTime Datetime, string User, string Message)
+{
+    public static MessageWithSeqResponse From(SentMessage m) => new(m.Seq, m.Datetime, m.User, m.Message);
+}
+
+internal sealed record HistoryResponse(IReadOnlyList<MessageWithSeqResponse> Messages, bool HasMore);

@@ -1,0 +1,150 @@
+using Npgsql;
+using NpgsqlTypes;
+using SitMessenger.Api.Accounts;
+using SitMessenger.Chat.Crypto;
+using SitMessenger.Chat.Messages;
+
+namespace SitMessenger.Api.Chats;
+
+internal sealed record ChatRecord(Guid Id, DateTime Created, DateTime Updated, WrappedDataKey Key, long LastSeq, long FlushedSeq);
+
+internal sealed record ChatListing(Guid Id, DateTime Created, DateTime Updated, Guid[] Members);
+
+/// <summary>Chats, their members and their pending (acknowledged, not yet flushed) messages in PostgreSQL.</summary>
+internal sealed class ChatStore(NpgsqlDataSource database)
+{
+    public async Task<ChatRecord> CreateAsync(
+        Guid chatId, IReadOnlyCollection<Guid> members, WrappedDataKey key, DateTime now, byte[] firstMessage, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var insert = new NpgsqlCommand(
+            """
+            INSERT INTO chats (id, created, updated, key_id, wrapped_key, last_seq) VALUES (@id, @now, @now, @key_id, @wrapped, 1);
+            INSERT INTO chat_members (chat_id, user_id) SELECT @id, unnest(@members);
+            INSERT INTO pending_messages (chat_id, seq, created, ciphertext) VALUES (@id, 1, @now, @first);
+            """, connection, transaction);
+        insert.Parameters.AddWithValue("id", chatId);
+        insert.Parameters.AddWithValue("now", now);
+        insert.Parameters.AddWithValue("key_id", key.KeyId);
+        insert.Parameters.AddWithValue("wrapped", key.Blob);
+        insert.Parameters.AddWithValue("members", members.ToArray());
+        insert.Parameters.AddWithValue("first", firstMessage);
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new ChatRecord(chatId, now, now, key, 1, 0);
+    }
+
+    public async Task<IReadOnlyList<ChatListing>> ListForMemberAsync(Guid userId, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(
+            """
+            SELECT c.id, c.created, c.updated, array_agg(all_members.user_id ORDER BY all_members.user_id)
+            FROM chats c
+            JOIN chat_members me ON me.chat_id = c.id AND me.user_id = @user
+            JOIN chat_members all_members ON all_members.chat_id = c.id
+            GROUP BY c.id
+            ORDER BY c.updated DESC
+            """);
+        command.Parameters.AddWithValue("user", userId);
+        var chats = new List<ChatListing>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            chats.Add(new ChatListing(reader.GetGuid(0), reader.GetDateTime(1), reader.GetDateTime(2), reader.GetFieldValue<Guid[]>(3)));
+        }
+
+        return chats;
+    }
+
+    /// <summary>The chat if the user is one of its members; null for an unknown chat and for someone else's alike.</summary>
+    public async Task<ChatRecord?> FindForMemberAsync(Guid chatId, Guid userId, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(
+            """
+            SELECT c.created, c.updated, c.key_id, c.wrapped_key, c.last_seq, c.flushed_seq
+            FROM chats c JOIN chat_members m ON m.chat_id = c.id AND m.user_id = @user
+            WHERE c.id = @chat
+            """);
+        command.Parameters.AddWithValue("chat", chatId);
+        command.Parameters.AddWithValue("user", userId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new ChatRecord(
+            chatId,
+            reader.GetDateTime(0),
+            reader.GetDateTime(1),
+            new WrappedDataKey(reader.GetString(2), reader.GetFieldValue<byte[]>(3)),
+            reader.GetInt64(4),
+            reader.GetInt64(5));
+    }
+
+    public async Task<IReadOnlyList<UserSummary>> MembersAsync(Guid chatId, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(
+            "SELECT u.id, u.username FROM chat_members m JOIN users u ON u.id = m.user_id WHERE m.chat_id = @chat ORDER BY u.username");
+        command.Parameters.AddWithValue("chat", chatId);
+        var members = new List<UserSummary>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            members.Add(new UserSummary(reader.GetGuid(0), reader.GetString(1)));
+        }
+
+        return members;
+    }
+
+    /// <summary>
+    /// Stores one message durably: the next sequence number and the row in one statement, only if the sender is a
+    /// member. Null when not (or the chat is gone). Once this returns, the message survives any crash.
+    /// </summary>
+    public async Task<long?> AppendAsync(Guid chatId, Guid senderId, DateTime now, byte[] ciphertext, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(
+            """
+            WITH next AS (
+                UPDATE chats SET last_seq = last_seq + 1, updated = @now
+                WHERE id = @chat AND EXISTS (SELECT 1 FROM chat_members WHERE chat_id = @chat AND user_id = @user)
+                RETURNING last_seq)
+            INSERT INTO pending_messages (chat_id, seq, created, ciphertext)
+            SELECT @chat, last_seq, @now, @ciphertext FROM next
+            RETURNING seq
+            """);
+        command.Parameters.AddWithValue("chat", chatId);
+        command.Parameters.AddWithValue("user", senderId);
+        command.Parameters.AddWithValue("now", now);
+        command.Parameters.Add(new NpgsqlParameter("ciphertext", NpgsqlDbType.Bytea) { Value = ciphertext });
+        return await command.ExecuteScalarAsync(cancellationToken) as long?;
+    }
+
+    /// <summary>Pending messages with <paramref name="afterSeq"/> &lt; seq &lt;= <paramref name="toSeq"/>, in order.</summary>
+    public async Task<IReadOnlyList<EncryptedMessage>> ReadPendingAsync(Guid chatId, long afterSeq, long toSeq, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(
+            "SELECT seq, ciphertext FROM pending_messages WHERE chat_id = @chat AND seq > @after AND seq <= @to ORDER BY seq");
+        command.Parameters.AddWithValue("chat", chatId);
+        command.Parameters.AddWithValue("after", afterSeq);
+        command.Parameters.AddWithValue("to", toSeq);
+        var messages = new List<EncryptedMessage>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            messages.Add(new EncryptedMessage(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)));
+        }
+
+        return messages;
+    }
+
+    public async Task<bool> DeleteAsync(Guid chatId, Guid userId, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(
+            "DELETE FROM chats c USING chat_members m WHERE c.id = @chat AND m.chat_id = c.id AND m.user_id = @user");
+        command.Parameters.AddWithValue("chat", chatId);
+        command.Parameters.AddWithValue("user", userId);
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+}

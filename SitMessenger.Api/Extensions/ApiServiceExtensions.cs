@@ -1,0 +1,171 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+using SitMessenger.Api.Accounts;
+using SitMessenger.Api.Apis;
+using SitMessenger.Api.Auth;
+using SitMessenger.Api.Chats;
+using SitMessenger.Api.Infrastructure;
+using SitMessenger.Chat.Crypto;
+using SitMessenger.Chat.Messages;
+
+namespace SitMessenger.Api.Extensions;
+
+internal static class ApiServiceExtensions
+{
+    /// <summary>Largest request body the Api reads: a 3,750-character message is far below it.</summary>
+    public const long MaxRequestBodyBytes = 64 * 1024;
+
+    public const string CorsPolicy = "sit-web-client";
+
+    public static WebApplicationBuilder AddSitMessengerApi(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            // The web client reads Django's field names: access, message_data, cache_messages, new_message...
+            json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.DictionaryKeyPolicy = null;
+        });
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        services.AddExceptionHandler<DrfExceptionHandler>();
+        services.AddProblemDetails();
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<ApiTelemetry>();
+        builder.AddTelemetrySources(ApiTelemetry.Name);
+
+        builder.AddAuthentication();
+        builder.AddWebClientCors();
+        builder.AddChatEncryption();
+
+        services.AddOptions<LoginThrottleOptions>().BindConfiguration(LoginThrottleOptions.SectionName);
+        services.AddSingleton<LoginThrottle>();
+        services.AddSingleton<IPasswordHasher<UserAccount>, PasswordHasher<UserAccount>>();
+        services.AddSingleton<UserStore>();
+        services.AddSingleton<ChatStore>();
+        services.AddSingleton<PendingMessageCache>();
+        services.AddSingleton<ChatMessageService>();
+
+        services.Configure<ForwardedHeadersOptions>(options =>
+        {
+            // Only the Gateway's word counts: loopback by default, more proxies from configuration.
+            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
+            foreach (var proxy in builder.Configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? [])
+            {
+                options.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
+            }
+        });
+
+        services.AddOpenApi("v1", options => options.AddDocumentTransformer<ApiDocumentTransformer>());
+        return builder;
+    }
+
+    private static void AddAuthentication(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<JwtOptions>().BindConfiguration(JwtOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<TokenService>();
+        services.AddSingleton<RevokedTokenFamilies>();
+        services.AddSingleton<RefreshTokenStore>();
+        services.AddHostedService<RevokedFamiliesRefill>();
+
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<IOptions<JwtOptions>>((bearer, jwt) =>
+            {
+                bearer.MapInboundClaims = false;
+                bearer.TokenValidationParameters = TokenService.CreateValidationParameters(jwt.Value);
+                bearer.Events = new JwtBearerEvents
+                {
+                    OnTokenValidated = RejectRevokedOrRefreshTokensAsync,
+                    OnChallenge = WriteDrfChallengeAsync,
+                };
+            });
+        services.AddAuthorization();
+    }
+
+    /// <summary>A refresh token is no access token; a logged-out login's access tokens are void.</summary>
+    private static async Task RejectRevokedOrRefreshTokensAsync(TokenValidatedContext context)
+    {
+        var principal = context.Principal!;
+        if (principal.FindFirstValue(TokenService.TokenTypeClaim) != TokenService.AccessType
+            || !Guid.TryParse(principal.FindFirstValue(TokenService.FamilyClaim), out var familyId))
+        {
+            context.Fail("not an access token");
+            return;
+        }
+
+        var revoked = context.HttpContext.RequestServices.GetRequiredService<RevokedTokenFamilies>();
+        if (await revoked.IsRevokedAsync(familyId, context.HttpContext.RequestAborted))
+        {
+            context.Fail("token family revoked");
+        }
+    }
+
+    private static async Task WriteDrfChallengeAsync(JwtBearerChallengeContext context)
+    {
+        context.HandleResponse();
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status401Unauthorized;
+        response.Headers.WWWAuthenticate = "Bearer realm=\"api\"";
+        var hasToken = context.Request.Headers.Authorization.Count > 0;
+        if (context.AuthenticateFailure is null && !hasToken)
+        {
+            await response.WriteAsJsonAsync(new DetailBody("Authentication credentials were not provided."));
+            return;
+        }
+
+        await response.WriteAsJsonAsync(new TokenErrorBody("Given token not valid for any token type", AuthApi.TokenNotValidCode));
+    }
+
+    private static void AddWebClientCors(this WebApplicationBuilder builder)
+    {
+        var configured = builder.Configuration.GetSection("Cors:AllowedOrigins").Get<string[]>() ?? [];
+        // The SIT web client's development servers.
+        string[] development = ["http://localhost:3000", "http://localhost:8080", "http://127.0.0.1:3000", "http://127.0.0.1:8080"];
+        var origins = builder.Environment.IsDevelopment() ? [.. configured, .. development] : configured;
+        builder.Services.AddCors(cors => cors.AddPolicy(CorsPolicy, policy => policy
+            .WithOrigins(origins)
+            .AllowAnyMethod()
+            .WithHeaders("Authorization", "Content-Type", "Accept")
+            .WithExposedHeaders("Retry-After")
+            .SetPreflightMaxAge(TimeSpan.FromHours(1))));
+    }
+
+    private static void AddChatEncryption(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddMemoryCache(cache => cache.SizeLimit = 100_000);
+        builder.Services.AddOptions<ChatKeyRingOptions>().BindConfiguration(ChatKeyRingOptions.SectionName);
+        builder.Services.AddSingleton(services => ChatKeyRing.FromOptions(services.GetRequiredService<IOptions<ChatKeyRingOptions>>().Value));
+        builder.Services.AddSingleton<ChatMessageCipher>();
+    }
+
+    public static WebApplication UseDrfStatusPages(this WebApplication app)
+    {
+        app.UseStatusCodePages(async context =>
+        {
+            var response = context.HttpContext.Response;
+            var detail = response.StatusCode switch
+            {
+                StatusCodes.Status404NotFound => DrfErrors.NotFoundDetail,
+                StatusCodes.Status405MethodNotAllowed => $"Method \"{context.HttpContext.Request.Method}\" not allowed.",
+                StatusCodes.Status403Forbidden => "You do not have permission to perform this action.",
+                // Routing answers these itself (content-type matching, Kestrel's body limit) without an exception.
+                StatusCodes.Status413PayloadTooLarge => "Request body is too large.",
+                StatusCodes.Status415UnsupportedMediaType => $"Unsupported media type \"{context.HttpContext.Request.ContentType}\" in request.",
+                _ => null,
+            };
+            if (detail is not null)
+            {
+                await response.WriteAsJsonAsync(new DetailBody(detail));
+            }
+        });
+        return app;
+    }
+}

@@ -1,0 +1,81 @@
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Npgsql;
+
+namespace SitMessenger.Api.Infrastructure;
+
+/// <summary>
+/// Turns request-binding failures and outages into the error bodies clients expect, with the right status:
+/// bad JSON 400, wrong media type 415, oversize 413, PostgreSQL unreachable 503. Nothing is half-done on these
+/// paths: every write is a single statement or transaction that either committed before the answer or did not.
+/// </summary>
+internal sealed partial class DrfExceptionHandler(ILogger<DrfExceptionHandler> logger) : IExceptionHandler
+{
+    public const string StoreUnavailable = "The message store is unavailable; nothing was saved. Try again shortly.";
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var (status, body) = Describe(exception, httpContext);
+        if (status >= 500)
+        {
+            LogServerError(logger, httpContext.Request.Method, httpContext.Request.Path, status, exception);
+        }
+
+        httpContext.Response.StatusCode = status;
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            httpContext.Response.Headers.RetryAfter = "5";
+        }
+
+        await httpContext.Response.WriteAsJsonAsync(body, body.GetType(), cancellationToken);
+        return true;
+    }
+
+    private static (int Status, object Body) Describe(Exception exception, HttpContext context) => exception switch
+    {
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
+            (StatusCodes.Status413PayloadTooLarge, DrfErrors.Detail("Request body is too large.")),
+        BadHttpRequestException { StatusCode: StatusCodes.Status415UnsupportedMediaType } =>
+            (StatusCodes.Status415UnsupportedMediaType, DrfErrors.Detail($"Unsupported media type \"{context.Request.ContentType}\" in request.")),
+        BadHttpRequestException { InnerException: JsonException json } => JsonProblem(json),
+        BadHttpRequestException bad => (bad.StatusCode, DrfErrors.Detail(bad.Message)),
+        _ when IsStoreOutage(exception) => (StatusCodes.Status503ServiceUnavailable, DrfErrors.Detail(StoreUnavailable)),
+        _ => (StatusCodes.Status500InternalServerError, DrfErrors.Detail("A server error occurred.")),
+    };
+
+    /// <summary>A value of the wrong type names its field, as DRF does; anything else is a parse error.</summary>
+    private static (int, object) JsonProblem(JsonException json)
+    {
+        if (json.Path is { Length: > 2 } path
+            && path.StartsWith("$.", StringComparison.Ordinal)
+            && !path.AsSpan(2).ContainsAny('.', '[')
+            && json.Message.Contains("could not be converted", StringComparison.Ordinal))
+        {
+            return (StatusCodes.Status400BadRequest, new Dictionary<string, string[]> { [path[2..]] = [DrfErrors.NotAString] });
+        }
+
+        return (StatusCodes.Status400BadRequest, DrfErrors.Detail("JSON parse error - " + json.Message.Split(" Path:")[0]));
+    }
+
+    private static bool IsStoreOutage(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is NpgsqlException { IsTransient: true } or SocketException or TimeoutException)
+            {
+                return true;
+            }
+
+            if (current is NpgsqlException npgsql && npgsql is not PostgresException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path} failed with {Status}")]
+    private static partial void LogServerError(ILogger logger, string method, PathString path, int status, Exception exception);
+}

@@ -1,0 +1,57 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+
+namespace SitMessenger.Bench.Load;
+
+/// <summary>One send into one chat as one user, prepared once (path, token, body bytes) and sent many times.</summary>
+internal sealed class SendRequest
+{
+    private readonly HttpMethod _method;
+    private readonly Uri _path;
+    private readonly AuthenticationHeaderValue _authorization;
+    private readonly byte[] _body;
+
+    public SendRequest(SendMode mode, string chatId, string accessToken, string message)
+    {
+        var chat = Uri.EscapeDataString(chatId);
+        (_method, _path, _body) = mode switch
+        {
+            SendMode.Post => (HttpMethod.Post, new Uri($"api/v1/chat/{chat}/messages/", UriKind.Relative), Json.Object(("message", message))),
+            SendMode.Patch => (HttpMethod.Patch, new Uri($"api/v1/chat/{chat}/", UriKind.Relative), Json.Object(("new_message", message))),
+            _ => throw new ArgumentOutOfRangeException(nameof(mode)),
+        };
+        _authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        Description = $"{_method} /{_path}";
+    }
+
+    public string Description { get; }
+
+    /// <summary>Sends and reads the whole answer. Success is any 2xx; otherwise the status and the start of the body.</summary>
+    public async Task<SendOutcome> SendAsync(HttpClient http, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(_method, _path);
+        request.Headers.Authorization = _authorization;
+        var content = new ByteArrayContent(_body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Content = content;
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        if (response.IsSuccessStatusCode)
+        {
+            return SendOutcome.Success;
+        }
+
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        return new SendOutcome(false, response.StatusCode, Json.Shorten(body));
+    }
+}
+
+internal readonly record struct SendOutcome(bool Succeeded, HttpStatusCode Status, string? Body)
+{
+    public static readonly SendOutcome Success = new(true, HttpStatusCode.OK, null);
+
+    /// <summary>What the error tally counts it under: the status ("404 NotFound"), or a transport failure's kind.</summary>
+    public string? KeyOverride { get; init; }
+
+    public string Key => KeyOverride ?? string.Create(CultureInfo.InvariantCulture, $"{(int)Status} {Status}");
+}
