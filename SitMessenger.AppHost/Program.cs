@@ -10,6 +10,10 @@ var messaging = builder.AddRabbitMQ("messaging").WithManagementPlugin();
 var jwtSigningKey = builder.AddParameter("jwt-signing-key", secret: true);
 var masterKey = builder.AddParameter("chat-master-key", secret: true);
 
+// Segment files: a folder in the state directory here, a shared volume in production.
+var segmentRoot = Path.Combine(builder.StateDirectory, "segments");
+var flushDelay = builder.Configuration["SitMessenger:FlushDelay"] ?? "00:00:20";
+
 var migrations = builder.AddProject<Projects.SitMessenger_MigrationService>("migrations")
     .WithReference(database)
     .WaitFor(database);
@@ -21,13 +25,19 @@ var api = builder.AddProject<Projects.SitMessenger_Api>("api")
     .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
     .WithEnvironment("ChatKeyRing__Keys__k1", masterKey)
     .WithEnvironment("ChatKeyRing__ActiveKeyId", "k1")
+    .WithEnvironment("Segments__Root", segmentRoot)
+    .WithEnvironment("Flush__Delay", flushDelay)
     .WaitFor(cache)
     .WaitFor(messaging)
     .WaitForCompletion(migrations);
 
 builder.AddProject<Projects.SitMessenger_Worker>("worker")
     .WithReference(database)
+    .WithReference(cache)
     .WithReference(messaging)
+    .WithEnvironment("Segments__Root", segmentRoot)
+    .WithEnvironment("Flush__Delay", flushDelay)
+    .WaitFor(cache)
     .WaitFor(messaging)
     .WaitForCompletion(migrations);
 

@@ -1,12 +1,17 @@
+using SitMessenger.Worker.Apis;
+using SitMessenger.Worker.Extensions;
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddNpgsqlDataSource("sitdb");
+builder.AddRedisClient("cache");
 builder.AddRabbitMQClient("messaging");
+builder.AddJobProcessing();
 
 var app = builder.Build();
 
-// The Worker serves no API; its HTTP endpoint exists for health probes.
 app.MapDefaultEndpoints();
+app.MapJobsApi();
 
 app.Run();

@@ -162,7 +162,7 @@ internal static class ChatsApi
             return DrfErrors.NotFound();
         }
 
-        var window = await messages.ReadAsync(chat, before ?? long.MaxValue, limit ?? DefaultHistoryPage, cancellationToken);
+        var window = await messages.ReadAsync(chat, http.User.UserId(), before ?? long.MaxValue, limit ?? DefaultHistoryPage, cancellationToken);
         var all = window.Flushed.Concat(window.Pending).Select(MessageWithSeqResponse.From).ToList();
         return TypedResults.Ok(new HistoryResponse(all, window.HasMore));
     }
@@ -190,7 +190,7 @@ internal static class ChatsApi
         }
 
         var members = await store.MembersAsync(chatId, cancellationToken);
-        var window = await messages.ReadAsync(chat, long.MaxValue, limit, cancellationToken);
+        var window = await messages.ReadAsync(chat, userId, long.MaxValue, limit, cancellationToken);
         return new ChatDetailResponse(
             chat.Id,
             chat.Created,

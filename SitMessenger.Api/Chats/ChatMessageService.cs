@@ -12,6 +12,8 @@ internal sealed record ChatWindow(IReadOnlyList<SentMessage> Flushed, IReadOnlyL
 internal sealed class ChatMessageService(
     ChatStore store,
     PendingMessageCache cache,
+    SegmentReader segments,
+    ChatFlushRequests flushRequests,
     ChatMessageCipher cipher,
     TimeProvider time,
     ApiTelemetry telemetry)
@@ -47,27 +49,47 @@ internal sealed class ChatMessageService(
         }
 
         cache.Add(chatId, new EncryptedMessage(seq.Value, ciphertext));
+        flushRequests.Request(chatId);
         telemetry.MessagesSent.Add(1);
         return new SentMessage(seq.Value, now, senderName, text);
     }
 
     /// <summary>Up to <paramref name="limit"/> messages before <paramref name="beforeSeq"/> (exclusive), oldest first.</summary>
-    public async Task<ChatWindow> ReadAsync(ChatRecord chat, long beforeSeq, int limit, CancellationToken cancellationToken)
+    public async Task<ChatWindow> ReadAsync(ChatRecord chat, Guid readerId, long beforeSeq, int limit, CancellationToken cancellationToken)
     {
-        var to = Math.Min(chat.LastSeq, beforeSeq - 1);
-        var from = Math.Max(0, to - limit);
         var dataKey = cipher.DataKey(chat.Id, chat.Key);
-
-        var pendingFrom = Math.Max(from, chat.FlushedSeq);
-        var encrypted = await cache.TryReadAsync(chat.Id, pendingFrom, to);
-        if (encrypted is null)
+        for (var attempt = 1; ; attempt++)
         {
-            encrypted = await store.ReadPendingAsync(chat.Id, pendingFrom, to, cancellationToken);
-            cache.Add(chat.Id, encrypted.ToList());
-        }
+            var to = Math.Min(chat.LastSeq, beforeSeq - 1);
+            var from = Math.Max(0, to - limit);
+            var flushedTo = Math.Min(to, chat.FlushedSeq);
+            var pendingFrom = Math.Max(from, chat.FlushedSeq);
 
-        var pending = encrypted.Select(m => Decrypt(dataKey, m)).ToList();
-        return new ChatWindow([], pending, from > 0);
+            var flushed = await segments.ReadAsync(chat.Id, from, flushedTo, cancellationToken);
+            var pending = await cache.TryReadAsync(chat.Id, pendingFrom, to);
+            if (pending is null)
+            {
+                pending = await store.ReadPendingAsync(chat.Id, pendingFrom, to, cancellationToken);
+                cache.Add(chat.Id, pending.ToList());
+            }
+
+            var complete = flushed.Count == Math.Max(0, flushedTo - from) && pending.Count == Math.Max(0, to - pendingFrom);
+            if (complete)
+            {
+                return new ChatWindow(
+                    [.. flushed.Select(m => Decrypt(dataKey, m))],
+                    [.. pending.Select(m => Decrypt(dataKey, m))],
+                    from > 0);
+            }
+
+            // A flush moved messages from pending rows into a segment between our reads: look again with its new mark.
+            if (attempt == 3 || await store.FindForMemberAsync(chat.Id, readerId, cancellationToken) is not { } reloaded)
+            {
+                throw new InvalidOperationException($"chat {chat.Id}: messages {from + 1}..{to} could not be read consistently");
+            }
+
+            chat = reloaded;
+        }
     }
 
     private SentMessage Decrypt(byte[] dataKey, EncryptedMessage encrypted)

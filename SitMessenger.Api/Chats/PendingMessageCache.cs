@@ -12,7 +12,7 @@ internal sealed class PendingMessageCache(IConnectionMultiplexer redis)
 {
     private static readonly TimeSpan Lifetime = TimeSpan.FromDays(2);
 
-    private static RedisKey Key(Guid chatId) => $"chat:{chatId:N}:pending";
+    private static RedisKey Key(Guid chatId) => ChatCacheKeys.Pending(chatId);
 
     public void Add(Guid chatId, EncryptedMessage message) => Add(chatId, [message]);
 

@@ -11,6 +11,8 @@ using SitMessenger.Api.Chats;
 using SitMessenger.Api.Infrastructure;
 using SitMessenger.Chat.Crypto;
 using SitMessenger.Chat.Messages;
+using SitMessenger.Chat.Messaging;
+using SitMessenger.Chat.Storage;
 
 namespace SitMessenger.Api.Extensions;
 
@@ -38,7 +40,7 @@ internal static class ApiServiceExtensions
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ApiTelemetry>();
-        builder.AddTelemetrySources(ApiTelemetry.Name);
+        builder.AddTelemetrySources(ApiTelemetry.Name, JobPublisher.Source.Name);
 
         builder.AddAuthentication();
         builder.AddWebClientCors();
@@ -51,6 +53,15 @@ internal static class ApiServiceExtensions
         services.AddSingleton<ChatStore>();
         services.AddSingleton<PendingMessageCache>();
         services.AddSingleton<ChatMessageService>();
+        services.AddSingleton<SegmentReader>();
+        services.AddSingleton<JobPublisher>();
+        services.AddOptions<FlushOptions>().BindConfiguration(FlushOptions.SectionName);
+        services.AddSingleton<ChatFlushRequests>();
+        services.AddHostedService(provider => provider.GetRequiredService<ChatFlushRequests>());
+        services.AddOptions<SegmentStoreOptions>().BindConfiguration(SegmentStoreOptions.SectionName)
+            .Validate(options => !string.IsNullOrWhiteSpace(options.Root), "Segments:Root is not set: the folder (a shared volume in production) segment files are read from.")
+            .ValidateOnStart();
+        services.AddSingleton<ISegmentStore, FileSystemSegmentStore>();
 
         services.Configure<ForwardedHeadersOptions>(options =>
         {

@@ -40,6 +40,8 @@ internal sealed partial class DrfExceptionHandler(ILogger<DrfExceptionHandler> l
             (StatusCodes.Status415UnsupportedMediaType, DrfErrors.Detail($"Unsupported media type \"{context.Request.ContentType}\" in request.")),
         BadHttpRequestException { InnerException: JsonException json } => JsonProblem(json),
         BadHttpRequestException bad => (bad.StatusCode, DrfErrors.Detail(bad.Message)),
+        SitMessenger.Chat.Storage.CorruptSegmentException or SitMessenger.Chat.Storage.SegmentNotFoundException or SitMessenger.Chat.Crypto.InvalidFernetTokenException =>
+            (StatusCodes.Status500InternalServerError, DrfErrors.Detail("Part of this chat's stored history failed its integrity check and was not served. The operator has been alerted.")),
         _ when IsStoreOutage(exception) => (StatusCodes.Status503ServiceUnavailable, DrfErrors.Detail(StoreUnavailable)),
         _ => (StatusCodes.Status500InternalServerError, DrfErrors.Detail("A server error occurred.")),
     };

@@ -23,7 +23,11 @@ public sealed class DistributedApplicationBuilder
         Configuration = configuration.Build();
         Configuration.GetSection(AppHostOptions.SectionName).Bind(Options);
         EnvironmentName = Configuration["DOTNET_ENVIRONMENT"] ?? "Development";
+        StateDirectory = Path.GetFullPath(Options.StateDirectory ?? Path.Combine(FindRepositoryRoot(), ".state"));
     }
+
+    /// <summary>Where server data, generated secrets, logs and local volumes live for this run.</summary>
+    public string StateDirectory { get; }
 
     public IConfiguration Configuration { get; }
 
@@ -55,7 +59,7 @@ public sealed class DistributedApplicationBuilder
 
     public DistributedApplication Build()
     {
-        var stateDirectory = Path.GetFullPath(Options.StateDirectory ?? Path.Combine(FindRepositoryRoot(), ".state"));
+        var stateDirectory = StateDirectory;
         Directory.CreateDirectory(stateDirectory);
 
         var secrets = new SecretStore(Path.Combine(stateDirectory, "secrets.json"));

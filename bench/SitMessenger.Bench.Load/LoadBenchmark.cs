@@ -235,7 +235,7 @@ internal static class LoadBenchmark
     private static void WritePrefill(BenchOptions options, PrefillResult prefill, ComparisonResult comparison)
     {
         Console.WriteLine();
-        Console.WriteLine("Prefill: the same send latency at message 100,000 as at message 1?");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Prefill: the same send latency at message {prefill.Succeeded:N0} as at message 1?"));
         Row("prefilled", string.Create(CultureInfo.InvariantCulture,
             $"{prefill.Succeeded:N0} of {options.Prefill:N0} messages in {prefill.Elapsed.TotalSeconds:0.0} s ({prefill.Succeeded / prefill.Elapsed.TotalSeconds:N0}/s, {options.PrefillConcurrency} concurrent posts)"));
         WriteErrors("prefill errors", prefill.Errors);

@@ -49,6 +49,12 @@ public sealed class BadInputTests(SitMessengerAppFixture fixture)
         return [.. chats.Body.EnumerateArray().Select(c => c.GetProperty("id").GetString()!)];
     }
 
+    private static bool SameJson(string expected, JsonElement actual)
+    {
+        using var document = JsonDocument.Parse(expected);
+        return actual.ValueKind != JsonValueKind.Undefined && JsonElement.DeepEquals(document.RootElement, actual);
+    }
+
     private Task<ApiResponse> SendTextAsync(HttpMethod method, string path, string body, string mediaType, string? access)
     {
         var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
@@ -132,7 +138,12 @@ public sealed class BadInputTests(SitMessengerAppFixture fixture)
         var tooLong = new string('x', 3751);
 
         ApiAssert.Answer(HttpStatusCode.BadRequest, TooLong, await _api.PatchMessageAsync(owner, chatId, tooLong));
-        ApiAssert.Answer(HttpStatusCode.BadRequest, TooLong, await _api.PostMessageAsync(member, chatId, tooLong));
+        // POST /messages/ has "the same validation as PATCH"; whether its error keeps PATCH's odd list body or uses the
+        // usual field shape is not documented, so either is accepted here, with the same message.
+        var posted = await _api.PostMessageAsync(member, chatId, tooLong);
+        ApiAssert.Status(HttpStatusCode.BadRequest, posted);
+        var asField = "{\"message\": " + TooLong + "}";
+        Assert.True(SameJson(TooLong, posted.Body) || SameJson(asField, posted.Body), $"expected {TooLong} or {asField}, got {posted}");
         await AssertUnchangedAsync(owner, chatId, lines);
 
         var longest = string.Concat(Enumerable.Repeat("0123456789", 375));
@@ -140,9 +151,9 @@ public sealed class BadInputTests(SitMessengerAppFixture fixture)
         var patched = await _api.PatchMessageAsync(owner, chatId, longest);
         ApiAssert.Status(HttpStatusCode.OK, patched);
         Assert.Equal(longest, SitApiClient.Lines(patched.Body)[^1].Message);
-        var posted = await _api.PostMessageAsync(member, chatId, longest);
-        ApiAssert.Status(HttpStatusCode.Created, posted);
-        Assert.Equal(longest, posted.Body.GetProperty("message").GetString());
+        var accepted = await _api.PostMessageAsync(member, chatId, longest);
+        ApiAssert.Status(HttpStatusCode.Created, accepted);
+        Assert.Equal(longest, accepted.Body.GetProperty("message").GetString());
         Assert.Equal(["the only message", longest, longest], SitApiClient.Written(await _api.ReadLinesAsync(member, chatId)));
     }
 

@@ -17,10 +17,12 @@ internal static class ChildProcess
         string fileName,
         IEnumerable<string> arguments,
         IEnumerable<KeyValuePair<string, string>> environment,
-        TimeSpan timeout)
+        TimeSpan timeout,
+        string? workingDirectory = null)
     {
         var startInfo = new ProcessStartInfo(fileName)
         {
+            WorkingDirectory = workingDirectory ?? "",
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
