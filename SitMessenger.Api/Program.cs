@@ -16,6 +16,7 @@ app.UseForwardedHeaders();
 app.UseExceptionHandler();
 app.UseDrfStatusPages();
 app.UseCors(ApiServiceExtensions.CorsPolicy);
+app.UseWebSockets();
 app.UseAuthentication();
 app.UseAuthorization();
 
@@ -30,5 +31,6 @@ app.MapPingApi();
 app.MapAuthApi();
 app.MapUsersApi();
 app.MapChatsApi();
+app.MapEchoHubApi();
 
 app.Run();

@@ -1,11 +1,16 @@
+using SitMessenger.Scheduler.Apis;
+using SitMessenger.Scheduler.Extensions;
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddRedisClient("cache");
 builder.AddRabbitMQClient("messaging");
+builder.AddSitMessengerScheduler();
 
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.MapScheduleApi();
 
 app.Run();

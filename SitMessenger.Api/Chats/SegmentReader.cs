@@ -54,7 +54,7 @@ internal sealed class SegmentReader(NpgsqlDataSource database, ISegmentStore sto
         }
 
         var file = await store.ReadAsync(location, cancellationToken);
-        var contents = SegmentFormat.Read(file, chatId, sha256);
+        var contents = SegmentFormat.Read(file, chatId, sha256, location);
         cache.Set(key, contents, Caching);
         return contents;
     }

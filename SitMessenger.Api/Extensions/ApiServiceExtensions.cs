@@ -94,6 +94,16 @@ internal static class ApiServiceExtensions
                 bearer.TokenValidationParameters = TokenService.CreateValidationParameters(jwt.Value);
                 bearer.Events = new JwtBearerEvents
                 {
+                    // Browsers cannot set headers on a WebSocket: hubs take the token from the query string.
+                    OnMessageReceived = context =>
+                    {
+                        if (context.Request.Path.StartsWithSegments("/hubs") && context.Request.Query["access_token"] is [{ Length: > 0 } token])
+                        {
+                            context.Token = token;
+                        }
+
+                        return Task.CompletedTask;
+                    },
                     OnTokenValidated = RejectRevokedOrRefreshTokensAsync,
                     OnChallenge = WriteDrfChallengeAsync,
                 };

@@ -54,8 +54,13 @@ public sealed class DistributedApplicationBuilder
     public ResourceBuilder<ParameterResource> AddParameter(string name, bool secret = false) =>
         AddResource(new ParameterResource(name, secret));
 
-    public ResourceBuilder<ProjectResource> AddProject<TProject>(string name) where TProject : IProjectMetadata, new() =>
-        AddResource(new ProjectResource(name, new TProject())).WithHttpEndpoint();
+    public ResourceBuilder<ProjectResource> AddProject<TProject>(string name) where TProject : IProjectMetadata, new()
+    {
+        var project = AddResource(new ProjectResource(name, new TProject())).WithHttpEndpoint();
+        // Operator overrides per service: AppHost configuration "Services:{name}:Section:Key" becomes Section__Key for it.
+        project.Resource.Overrides = Configuration.GetSection($"Services:{name}");
+        return project;
+    }
 
     public DistributedApplication Build()
     {

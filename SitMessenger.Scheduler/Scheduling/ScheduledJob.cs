@@ -67,13 +67,10 @@ internal sealed record ScheduledJob(string Name, string Type, string Queue, stri
     public DateTimeOffset? NextOccurrence(DateTimeOffset after) =>
         Expression.GetNextOccurrence(after.UtcDateTime, inclusive: false) is { } next ? new DateTimeOffset(next, TimeSpan.Zero) : null;
 
-    /// <summary>
-    /// The latest occurrence in (<paramref name="now"/> − <paramref name="window"/>, <paramref name="now"/>], or null.
-    /// Only the latest: runs missed while nobody led collapse into one, as Celery beat does.
-    /// </summary>
-    public DateTimeOffset? LatestDue(DateTimeOffset now, TimeSpan window)
-    {
-        var previous = Expression.GetPreviousOccurrence(now.UtcDateTime, inclusive: true);
-        return previous is { } at && at > (now - window).UtcDateTime ? new DateTimeOffset(at, TimeSpan.Zero) : null;
-    }
+    /// <summary>The occurrences in (<paramref name="after"/>, <paramref name="upTo"/>], oldest first.</summary>
+    public IEnumerable<DateTimeOffset> OccurrencesBetween(DateTimeOffset after, DateTimeOffset upTo) =>
+        after >= upTo
+            ? []
+            : Expression.GetOccurrences(after.UtcDateTime, upTo.UtcDateTime, fromInclusive: false, toInclusive: true)
+                .Select(at => new DateTimeOffset(at, TimeSpan.Zero));
 }

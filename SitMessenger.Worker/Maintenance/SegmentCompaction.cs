@@ -94,7 +94,7 @@ internal sealed partial class SegmentCompaction(
             foreach (var row in run)
             {
                 var file = await segments.ReadAsync(row.Location, cancellationToken);
-                messages.AddRange(SegmentFormat.Read(file, chatId, row.Sha256).Messages);
+                messages.AddRange(SegmentFormat.Read(file, chatId, row.Sha256, row.Location).Messages);
             }
 
             var contents = SegmentFormat.Write(chatId, run[0].KeyId, messages);

@@ -22,6 +22,9 @@ public sealed class ProjectResource(string name, IProjectMetadata project) : Res
 
     public IProjectMetadata Project { get; } = project;
 
+    /// <summary>Configuration given to this service over what the model sets (applied last, so it wins).</summary>
+    internal Microsoft.Extensions.Configuration.IConfiguration? Overrides { get; set; }
+
     public override string Kind => "Project";
 
     public string AssemblyPath => Path.Combine(
@@ -65,6 +68,14 @@ public sealed class ProjectResource(string name, IProjectMetadata project) : Res
         foreach (var callback in EnvironmentCallbacks)
         {
             callback(environment!);
+        }
+
+        foreach (var (key, value) in Overrides?.AsEnumerable(makePathsRelative: true) ?? [])
+        {
+            if (value is not null)
+            {
+                environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+            }
         }
 
         return startInfo;

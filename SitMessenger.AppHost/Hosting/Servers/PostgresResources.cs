@@ -51,6 +51,8 @@ public sealed class PostgresServerResource(string name, ParameterResource passwo
             {
                 ArgumentList = { "-D", data, "-U", SuperUser, "--pwfile", passwordFile, "--auth", "scram-sha-256", "--encoding", "UTF8", "--locale", "C.UTF-8" },
                 UserName = UnixAccounts.IsRoot ? ServiceAccount : null,
+                WorkingDirectory = root,
+                Environment = { ["HOME"] = root },
             };
             await RunContext.RunToCompletionAsync(Name, initdb, cancellationToken);
         }
@@ -62,6 +64,9 @@ public sealed class PostgresServerResource(string name, ParameterResource passwo
 
     ProcessStartInfo IRunnableResource.CreateStartInfo(RunContext context) => new(context.Binaries.Find(Postgres, Name))
     {
+        // Its own folder: the service account cannot enter root's home, where we may have been started.
+        WorkingDirectory = context.DataDirectoryFor(Name),
+        Environment = { ["HOME"] = context.DataDirectoryFor(Name) },
         ArgumentList =
         {
             "-D", DataDirectory(context, Name),

@@ -90,6 +90,8 @@ public sealed class RabbitMQServerResource(string name, ParameterResource passwo
         environment["RABBITMQ_DIST_PORT"] = EndpointPort("dist").ToString(CultureInfo.InvariantCulture);
         environment["ERL_EPMD_PORT"] = EndpointPort("epmd").ToString(CultureInfo.InvariantCulture);
         environment["ERL_EPMD_ADDRESS"] = "127.0.0.1";
+        // Also keeps the short-lived Erlang VM that starts the port mapper off every interface but loopback.
+        environment["ERL_ZFLAGS"] = "-kernel inet_dist_use_interface {127,0,0,1}";
         environment["RABBITMQ_CONFIG_FILE"] = Path.Combine(root, "rabbitmq.conf");
         environment["RABBITMQ_ENABLED_PLUGINS_FILE"] = Path.Combine(root, "enabled_plugins");
         environment["RABBITMQ_MNESIA_BASE"] = Path.Combine(root, "mnesia");

@@ -30,25 +30,28 @@ public sealed class EncryptionAndDurabilityTests(SitMessengerAppFixture fixture)
         var search = new PlaintextSearch(marker);
         var patchedText = $"the web client says {marker}";
         var postedText = $"{marker} (newer send)";
+        var findings = new List<string>();
 
+        // Redis right after each send, while the message is freshly cached (a flush trims the cache): every key of
+        // every database, read by its type.
         ApiAssert.Status(HttpStatusCode.OK, await _api.PatchMessageAsync(users[0], chatId, patchedText));
+        var afterPatch = await ScanRedisAsync(search, chatId);
         ApiAssert.Status(HttpStatusCode.Created, await _api.PostMessageAsync(users[1], chatId, postedText));
+        var afterPost = await ScanRedisAsync(search, chatId);
+        findings.AddRange(afterPatch.Findings.Concat(afterPost.Findings).Distinct());
+        Assert.True(afterPatch.KeysForChat + afterPost.KeysForChat > 0,
+            $"no Redis key names (or holds) chat {chatId}: the cache scan would prove nothing ({afterPost.Keys} keys scanned)");
 
         // The members get the plaintext back.
         Assert.Equal([patchedText, postedText], SitApiClient.Written(await _api.ReadLinesAsync(users[1], chatId)));
         Assert.Equal([patchedText, postedText], SitApiClient.Written(await _api.ReadLinesAsync(users[0], chatId)));
 
-        var findings = new List<string>();
-
-        // Redis first, while the messages are freshly cached: every key of every database, by its type.
-        var redis = await ScanRedisAsync(search, chatId);
-        findings.AddRange(redis.Findings);
-        Assert.True(redis.KeysForChat > 0, $"no Redis key names (or holds) chat {chatId}: the cache scan would prove nothing ({redis.Keys} keys scanned)");
-
         // PostgreSQL: a whole dump. bytea comes out as hex, which the search covers.
         var dump = await PgDumpAsync();
         Assert.Contains("pending_messages", dump, StringComparison.Ordinal);
         Assert.Contains(chatId, dump, StringComparison.Ordinal);
+        // The control: what is stored in the clear on purpose (usernames) is found by the same search.
+        Assert.Equal("plaintext", new PlaintextSearch(users[1].Username).Find(dump));
         if (search.Find(dump) is { } inDump)
         {
             findings.Add($"pg_dump holds the marker ({inDump})");
@@ -57,26 +60,50 @@ public sealed class EncryptionAndDurabilityTests(SitMessengerAppFixture fixture)
         // Every regular file of the state folder: logs, PostgreSQL's data and WAL, Redis' append-only file,
         // RabbitMQ's store, segment files. Give the log writers a moment to catch up first.
         await Task.Delay(TimeSpan.FromSeconds(2));
-        var stateDirectory = fixture.App.StateDirectory;
-        var files = await RegularFilesAsync(stateDirectory);
-        var logs = files.Where(f => f.StartsWith(Path.Combine(stateDirectory, "logs") + "/", StringComparison.Ordinal)).ToList();
-        Assert.Contains(Path.Combine(stateDirectory, "logs", "api.log"), logs);
-        foreach (var file in files)
-        {
-            try
-            {
-                if (search.FindInFile(file) is { } inFile)
-                {
-                    findings.Add($"{file} holds the marker ({inFile})");
-                }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // A file removed while we looked (a rotated WAL segment, a temporary file).
-            }
-        }
+        var files = await ScanStateFolderAsync(search, findings);
+        Assert.Contains(Path.Combine(fixture.App.StateDirectory, "logs", "api.log"), files);
 
         Assert.True(findings.Count == 0, "plaintext stored:" + Environment.NewLine + string.Join(Environment.NewLine, findings));
+    }
+
+    [Fact]
+    public async Task Flushed_messages_are_ciphertext_in_their_segment_files()
+    {
+        var users = await _api.SharedUsersAsync();
+        var chatId = await _api.CreateChatAsync(users[0], users[1]);
+        var marker = $"segment-marker-{Guid.NewGuid()}";
+        var search = new PlaintextSearch(marker);
+        var texts = new[] { $"first {marker}", $"second {marker}" };
+        ApiAssert.Status(HttpStatusCode.OK, await _api.PatchMessageAsync(users[0], chatId, texts[0]));
+        ApiAssert.Status(HttpStatusCode.Created, await _api.PostMessageAsync(users[1], chatId, texts[1]));
+
+        // The Worker moves pending messages into a segment after the flush delay (20 s by default): wait until the
+        // chat shows them under message_data.
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            var chat = await _api.GetChatAsync(users[0], chatId);
+            ApiAssert.Status(HttpStatusCode.OK, chat);
+            var flushed = SitApiClient.Written(chat.Body.GetProperty("message_data").GetProperty("messages").EnumerateArray().Select(SitApiClient.Line));
+            Assert.Equal(texts, SitApiClient.Written(SitApiClient.Lines(chat.Body)));
+            if (flushed.Count == texts.Length)
+            {
+                break;
+            }
+
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(90), $"the messages were not flushed into a segment within 90 s: {chat}");
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+
+        var findings = new List<string>();
+        var files = await ScanStateFolderAsync(search, findings);
+        var chatForms = new[] { chatId, Guid.Parse(chatId).ToString("N") };
+        var segmentFiles = files.Where(f => chatForms.Any(c => f.Contains(c, StringComparison.OrdinalIgnoreCase))).ToList();
+        Assert.True(segmentFiles.Count > 0, $"no file under {fixture.App.StateDirectory} names chat {chatId}: where are its segments?");
+        Assert.True(findings.Count == 0, "plaintext stored:" + Environment.NewLine + string.Join(Environment.NewLine, findings));
+
+        // And the members still read them.
+        Assert.Equal(texts, SitApiClient.Written(await _api.ReadLinesAsync(users[1], chatId)));
     }
 
     [Fact]
@@ -316,6 +343,28 @@ public sealed class EncryptionAndDurabilityTests(SitMessengerAppFixture fixture)
             TimeSpan.FromSeconds(60));
         Assert.True(result.ExitCode == 0, $"pg_dump failed: {result}");
         return result.Output;
+    }
+
+    /// <summary>Searches every regular file of the state folder, adding what it finds; answers the files searched.</summary>
+    private async Task<IReadOnlyList<string>> ScanStateFolderAsync(PlaintextSearch search, List<string> findings)
+    {
+        var files = await RegularFilesAsync(fixture.App.StateDirectory);
+        foreach (var file in files)
+        {
+            try
+            {
+                if (search.FindInFile(file) is { } inFile)
+                {
+                    findings.Add($"{file} holds the marker ({inFile})");
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // A file removed while we looked (a rotated WAL segment, a temporary file).
+            }
+        }
+
+        return files;
     }
 
     private static async Task<IReadOnlyList<string>> RegularFilesAsync(string folder)

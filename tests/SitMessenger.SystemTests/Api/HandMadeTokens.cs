@@ -1,7 +1,6 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace SitMessenger.SystemTests.Api;
@@ -54,6 +53,4 @@ internal static class HandMadeTokens
 
     /// <summary>A deep copy, so that changing one claim never changes the token it came from.</summary>
     public static JsonObject Copy(JsonObject source) => JsonNode.Parse(source?.ToJsonString() ?? throw new ArgumentNullException(nameof(source)))!.AsObject();
-
-    public static string Describe(JsonObject payload) => payload?.ToJsonString(new JsonSerializerOptions { WriteIndented = false }) ?? "";
 }

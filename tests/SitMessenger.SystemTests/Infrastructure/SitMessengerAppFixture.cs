@@ -14,7 +14,18 @@ public sealed class SitMessengerAppFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        App = DistributedApplicationTestingBuilder.Create<Program>();
+        // A short flush delay so the tests see messages move into segments without waiting 20 s each time.
+        App = DistributedApplicationTestingBuilder.Create<Program>(new Dictionary<string, string?>
+        {
+            ["SitMessenger:FlushDelay"] = "00:00:03",
+            // Every test comes from 127.0.0.1: lift the per-address and per-user limits that bulk tests would hit, and
+            // shorten the login window so the rate-limit test recovers quickly.
+            ["Services:gateway:RateLimits:PerAddress:PermitLimit"] = "1000000",
+            ["Services:gateway:RateLimits:Sends:PermitLimit"] = "1000000",
+            ["Services:gateway:RateLimits:Auth:PermitLimit"] = "60",
+            ["Services:gateway:RateLimits:Auth:Window"] = "00:00:10",
+            ["Services:gateway:Gateway:MaxRequestBodyBytes"] = "262144",
+        });
         using var timeout = new CancellationTokenSource(StartupBudget);
         await App.StartAsync(timeout.Token);
         Gateway = new HttpClient { BaseAddress = App.GetEndpoint("gateway"), Timeout = TimeSpan.FromSeconds(30) };
