@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry.Trace;
 using StackExchange.Redis;
 
 namespace Microsoft.Extensions.Hosting;
@@ -22,6 +23,7 @@ public static class RedisIntegration
         options.BacklogPolicy = BacklogPolicy.FailFast;
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(options));
         builder.Services.AddHealthChecks().AddCheck<RedisHealthCheck>($"redis-{connectionName}");
+        builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddRedisInstrumentation());
         return builder;
     }
 }

@@ -54,7 +54,11 @@ internal sealed class BenchTarget : IAsyncDisposable
     public static async Task<BenchTarget> StartOwnAsync(CancellationToken cancellationToken)
     {
         Progress.Write("Starting a complete system (PostgreSQL, Redis, RabbitMQ, migrations, Api, Worker, Scheduler, Gateway)...");
-        var app = DistributedApplicationTestingBuilder.Create<Program>();
+        // One address sends everything here: the Gateway's per-address and per-user limits would measure themselves.
+        var app = DistributedApplicationTestingBuilder.Create<Program>(new Dictionary<string, string?>
+        {
+            ["Services:gateway:RateLimits:Enabled"] = "false",
+        });
         Progress.Write($"State folder {app.StateDirectory}");
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         budget.CancelAfter(StartupBudget);

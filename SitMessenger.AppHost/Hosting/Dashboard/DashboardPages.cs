@@ -23,6 +23,7 @@ internal static class DashboardPages
         <html lang="en"><head><meta charset="utf-8"><title>SIT Messenger dashboard</title>{{Style}}</head>
         <body>
         <h1>SIT Messenger: resources</h1>
+        <p><a href="/jobs">Jobs</a> (schedule, dead letters, recent job events)</p>
         <table><thead><tr><th>Resource</th><th>Type</th><th>State</th><th>PID</th><th>Restarts</th><th>Endpoints</th><th>Detail</th><th>Logs</th></tr></thead>
         <tbody id="resources"></tbody></table>
         <script>

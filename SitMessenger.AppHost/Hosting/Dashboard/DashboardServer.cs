@@ -50,6 +50,8 @@ internal sealed class DashboardServer : IAsyncDisposable
             }
         });
 
+        app.MapJobsView(application);
+
         try
         {
             await app.StartAsync(cancellationToken);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Configuration;
 
 namespace SitMessenger.AppHost.Hosting;
 
@@ -23,7 +24,7 @@ public sealed class ProjectResource(string name, IProjectMetadata project) : Res
     public IProjectMetadata Project { get; } = project;
 
     /// <summary>Configuration given to this service over what the model sets (applied last, so it wins).</summary>
-    internal Microsoft.Extensions.Configuration.IConfiguration? Overrides { get; set; }
+    internal IConfiguration? Overrides { get; set; }
 
     public override string Kind => "Project";
 
