@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using StackExchange.Redis;
@@ -6,7 +7,9 @@ namespace SitMessenger.Api.Auth;
 
 /// <summary>
 /// Token families revoked by logout or by refresh-token reuse. Every authenticated request asks, so the answer
-/// comes from Redis; PostgreSQL is the record, used when Redis is down and to refill Redis after it lost data.
+/// comes from memory: each Api instance keeps the recent revocations, learns new ones from the others over Redis
+/// pub/sub, and reloads them from PostgreSQL (the record) at start, after Redis reconnects, and every minute.
+/// While Redis is disconnected a revocation elsewhere could be missed, so then PostgreSQL is asked directly.
 /// </summary>
 internal sealed partial class RevokedTokenFamilies(
     NpgsqlDataSource database,
@@ -15,7 +18,13 @@ internal sealed partial class RevokedTokenFamilies(
     TimeProvider time,
     ILogger<RevokedTokenFamilies> logger)
 {
-    private static string Key(Guid familyId) => $"auth:revoked-family:{familyId:N}";
+    public static readonly RedisChannel Channel = RedisChannel.Literal("auth:revoked-families");
+
+    private readonly ConcurrentDictionary<Guid, DateTimeOffset> _revoked = new();
+    private volatile bool _loaded;
+
+    /// <summary>How long a revocation matters: after that every access token of the family has expired anyway.</summary>
+    private TimeSpan Relevance => options.Value.AccessTokenLifetime + options.Value.ClockSkew;
 
     public async Task RevokeAsync(Guid familyId, NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
     {
@@ -29,32 +38,32 @@ internal sealed partial class RevokedTokenFamilies(
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>After the revocation committed: tell the fast path. If Redis misses it, reads fall back to PostgreSQL on error only, so refill runs on reconnect.</summary>
+    /// <summary>After the revocation committed: applies here at once and tells the other instances.</summary>
     public async Task PublishAsync(Guid familyId)
     {
+        Remember(familyId, time.GetUtcNow());
         try
         {
-            // Access tokens of the family outlive it by at most their own lifetime.
-            await redis.GetDatabase().StringSetAsync(Key(familyId), "1", options.Value.AccessTokenLifetime + options.Value.ClockSkew);
+            await redis.GetSubscriber().PublishAsync(Channel, familyId.ToString("N"));
         }
         catch (RedisException ex)
         {
+            // The others reload from PostgreSQL when Redis is back (and ask it directly meanwhile).
             LogRedisUnavailable(logger, ex);
         }
     }
 
     public async Task<bool> IsRevokedAsync(Guid familyId, CancellationToken cancellationToken)
     {
-        try
+        if (_revoked.ContainsKey(familyId))
         {
-            if (redis.IsConnected)
-            {
-                return await redis.GetDatabase().KeyExistsAsync(Key(familyId));
-            }
+            return true;
         }
-        catch (RedisException ex)
+
+        // Until the first load, and while Redis (and so news from other instances) is cut off, PostgreSQL decides.
+        if (_loaded && redis.IsConnected)
         {
-            LogRedisUnavailable(logger, ex);
+            return false;
         }
 
         await using var command = database.CreateCommand("SELECT EXISTS (SELECT 1 FROM revoked_token_families WHERE family_id = @family)");
@@ -62,61 +71,93 @@ internal sealed partial class RevokedTokenFamilies(
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <summary>Copies the revocations whose access tokens may still be alive into Redis (after a start or a Redis restart).</summary>
-    public async Task RefillAsync(CancellationToken cancellationToken)
+    internal void OnPublished(RedisValue message)
     {
-        var lifetime = options.Value.AccessTokenLifetime + options.Value.ClockSkew;
+        if (Guid.TryParseExact(message.ToString(), "N", out var familyId))
+        {
+            Remember(familyId, time.GetUtcNow());
+        }
+    }
+
+    /// <summary>Loads the revocations that still matter from PostgreSQL and forgets the ones that no longer do.</summary>
+    public async Task ReloadAsync(CancellationToken cancellationToken)
+    {
+        var since = time.GetUtcNow() - Relevance;
         await using var command = database.CreateCommand("SELECT family_id, revoked FROM revoked_token_families WHERE revoked > @since");
-        command.Parameters.AddWithValue("since", time.GetUtcNow() - lifetime);
+        command.Parameters.AddWithValue("since", since);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var redisDb = redis.GetDatabase();
-        var count = 0;
         while (await reader.ReadAsync(cancellationToken))
         {
-            var remaining = lifetime - (time.GetUtcNow() - reader.GetFieldValue<DateTimeOffset>(1));
-            if (remaining > TimeSpan.Zero)
+            Remember(reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1));
+        }
+
+        foreach (var (familyId, revoked) in _revoked)
+        {
+            if (revoked < since)
             {
-                await redisDb.StringSetAsync(Key(reader.GetGuid(0)), "1", remaining);
-                count++;
+                _revoked.TryRemove(familyId, out _);
             }
         }
 
-        LogRefilled(logger, count);
+        _loaded = true;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is unavailable for token revocation checks; using PostgreSQL")]
-    private static partial void LogRedisUnavailable(ILogger logger, Exception exception);
+    private void Remember(Guid familyId, DateTimeOffset revoked) => _revoked[familyId] = revoked;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Copied {Count} revoked token families into Redis")]
-    private static partial void LogRefilled(ILogger logger, int count);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is unavailable: a revocation could not be announced to other Api instances; they read it from PostgreSQL")]
+    private static partial void LogRedisUnavailable(ILogger logger, Exception exception);
 }
 
-/// <summary>Refills Redis with revocations at start-up and whenever the Redis connection comes back.</summary>
+/// <summary>Keeps every instance's set of revoked families current: subscribe, reload at start, on reconnect and every minute.</summary>
 internal sealed partial class RevokedFamiliesRefill(
     RevokedTokenFamilies families,
     IConnectionMultiplexer redis,
+    TimeProvider time,
     ILogger<RevokedFamiliesRefill> logger) : BackgroundService
 {
+    private static readonly TimeSpan ReloadEvery = TimeSpan.FromMinutes(1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // One pending refill is enough however many reconnections happen meanwhile.
-        var refills = System.Threading.Channels.Channel.CreateBounded<bool>(
+        // One pending reload is enough however many reconnections happen meanwhile.
+        var reloads = System.Threading.Channels.Channel.CreateBounded<bool>(
             new System.Threading.Channels.BoundedChannelOptions(1) { FullMode = System.Threading.Channels.BoundedChannelFullMode.DropWrite });
-        refills.Writer.TryWrite(true);
-        redis.ConnectionRestored += (_, _) => refills.Writer.TryWrite(true);
-        await foreach (var _ in refills.Reader.ReadAllAsync(stoppingToken))
+        redis.ConnectionRestored += (_, _) => reloads.Writer.TryWrite(true);
+        try
+        {
+            await redis.GetSubscriber().SubscribeAsync(RevokedTokenFamilies.Channel, (_, message) => families.OnPublished(message));
+        }
+        catch (RedisException ex)
+        {
+            // The multiplexer re-establishes subscriptions when it reconnects.
+            LogReloadFailed(logger, ex);
+        }
+
+        using var timer = new PeriodicTimer(ReloadEvery, time);
+        var ticks = Task.Run(async () =>
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                reloads.Writer.TryWrite(true);
+            }
+        }, stoppingToken);
+
+        reloads.Writer.TryWrite(true);
+        await foreach (var _ in reloads.Reader.ReadAllAsync(stoppingToken))
         {
             try
             {
-                await families.RefillAsync(stoppingToken);
+                await families.ReloadAsync(stoppingToken);
             }
-            catch (Exception ex) when (ex is RedisException or NpgsqlException)
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
             {
-                LogRefillFailed(logger, ex);
+                LogReloadFailed(logger, ex);
             }
         }
+
+        await ticks;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not copy revoked token families into Redis; revocation checks fall back to PostgreSQL while Redis is down")]
-    private static partial void LogRefillFailed(ILogger logger, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not load revoked token families; retrying at the next reload")]
+    private static partial void LogReloadFailed(ILogger logger, Exception exception);
 }

@@ -13,6 +13,7 @@ public sealed class DistributedApplication : IAsyncDisposable
     private readonly ResourceOrchestrator _orchestrator;
     private readonly StartupProgress _progress;
     private Dashboard.DashboardServer? _dashboard;
+    private StateFolderLock? _stateLock;
     private int _stopped;
     private int _disposed;
 
@@ -75,6 +76,13 @@ public sealed class DistributedApplication : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         _progress.Write($"SIT Messenger AppHost: state folder {StateDirectory}");
+        _stateLock = StateFolderLock.Acquire(StateDirectory);
+        var leftovers = await StateFolderLock.StopLeftoversAsync(StateDirectory, _builder.Options.StopTimeout);
+        if (leftovers.Count > 0)
+        {
+            _progress.Write($"Stopped {leftovers.Count} process(es) an earlier AppHost left running on this state folder.");
+        }
+
         _orchestrator.CheckPrerequisites();
 
         if (DashboardPort is int port)
@@ -181,5 +189,6 @@ public sealed class DistributedApplication : IAsyncDisposable
 
         await StopAsync();
         await _orchestrator.DisposeAsync();
+        _stateLock?.Dispose();
     }
 }

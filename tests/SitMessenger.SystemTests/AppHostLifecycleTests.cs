@@ -94,6 +94,66 @@ public sealed class AppHostLifecycleTests
         }
     }
 
+    [Fact]
+    public async Task An_apphost_killed_with_sigkill_leaves_nothing_its_successor_does_not_clean_up()
+    {
+        var stateDirectory = Directory.CreateTempSubdirectory("sit-apphost-killed-").FullName;
+        var apphost = Path.Combine(AppContext.BaseDirectory, "SitMessenger.AppHost.dll");
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var startInfo = new System.Diagnostics.ProcessStartInfo(dotnet)
+        {
+            ArgumentList = { apphost, "--state-dir", stateDirectory, "--gateway-port", "0", "--dashboard-port", "-1" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var first = System.Diagnostics.Process.Start(startInfo)!;
+        var output = new System.Text.StringBuilder();
+        var healthy = new TaskCompletionSource();
+        first.OutputDataReceived += (_, e) =>
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+
+            if (e.Data?.Contains("All resources are healthy", StringComparison.Ordinal) == true)
+            {
+                healthy.TrySetResult();
+            }
+        };
+        first.BeginOutputReadLine();
+        first.BeginErrorReadLine();
+        try
+        {
+            await healthy.Task.WaitAsync(SitMessengerAppFixture.StartupBudget);
+            first.Kill();
+            await first.WaitForExitAsync();
+            Assert.NotEmpty(StateFolders.ProcessesUsing(stateDirectory));
+
+            var successor = DistributedApplicationTestingBuilder.Create<Program>(new Dictionary<string, string?>
+            {
+                ["AppHost:StateDirectory"] = stateDirectory,
+            });
+            await using (successor)
+            {
+                await successor.StartAsync(new CancellationTokenSource(SitMessengerAppFixture.StartupBudget).Token);
+                Assert.All(successor.GetSnapshots().Where(s => s.Kind != "Parameter"), s =>
+                    Assert.Contains(s.State, new[] { ResourceState.Healthy, ResourceState.Finished }));
+            }
+
+            Assert.Empty(StateFolders.ProcessesUsing(stateDirectory));
+        }
+        finally
+        {
+            if (!first.HasExited)
+            {
+                first.Kill(entireProcessTree: true);
+            }
+
+            StateFolders.Delete(stateDirectory);
+        }
+    }
+
     private static string? FindOnMachine(string name) =>
         new[] { "/usr/lib/postgresql/15/bin", "/usr/lib/rabbitmq/bin", "/usr/sbin", "/usr/bin", "/usr/local/bin" }
             .Concat(Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")) : [])

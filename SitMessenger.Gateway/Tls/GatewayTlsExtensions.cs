@@ -1,0 +1,163 @@
+using System.Net.Security;
+using System.Security.Authentication;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using SitMessenger.Gateway.Acme;
+using StackExchange.Redis;
+
+namespace SitMessenger.Gateway.Tls;
+
+/// <summary>HTTPS for the Gateway: certificates from ACME (or a local self-signed one), listeners, redirect, HSTS.</summary>
+internal static class GatewayTlsExtensions
+{
+    /// <summary>
+    /// Binds "Acme" and "Tls", registers the certificate selector, the ACME stores (Acme:Store = FileSystem | Redis),
+    /// the issuer and the renewal service, and the listeners: with Tls:HttpsPort set, the HTTP addresses of
+    /// ASPNETCORE_URLS plus an HTTPS listener on that port (see <see cref="GatewayListeners"/>).
+    /// </summary>
+    public static WebApplicationBuilder AddGatewayTls(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var acmeSection = builder.Configuration.GetSection(AcmeOptions.SectionName);
+        var acme = acmeSection.Get<AcmeOptions>() ?? new AcmeOptions();
+        var tls = builder.Configuration.GetSection(TlsOptions.SectionName).Get<TlsOptions>() ?? new TlsOptions();
+
+        services.AddOptions<AcmeOptions>()
+            .Bind(acmeSection)
+            .PostConfigure<IHostEnvironment>((options, environment) =>
+                options.StorePath = Path.GetFullPath(options.StorePath is { Length: > 0 } path ? path : Path.Combine(environment.ContentRootPath, "acme")))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AcmeOptions>, AcmeOptionsValidator>();
+        services.AddOptions<TlsOptions>().Bind(builder.Configuration.GetSection(TlsOptions.SectionName));
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddSingleton(provider =>
+        {
+            var selector = new CertificateSelector();
+            var options = provider.GetRequiredService<IOptions<AcmeOptions>>().Value;
+            if (!options.Enabled)
+            {
+                // No public name to certify: serve localhost with a certificate the developer can trust once.
+                var certificate = LocalCertificate.LoadOrCreate(options.StorePath!, provider.GetRequiredService<TimeProvider>());
+                selector.Set(LocalCertificate.HostNames, certificate);
+            }
+
+            return selector;
+        });
+        services.AddSingleton<CertificateMetrics>();
+        services.AddHostedService<TlsStartup>();
+
+        if (acme.Store == AcmeStoreKind.Redis)
+        {
+            services.TryAddSingleton<IConnectionMultiplexer>(provider => ConnectRedis(builder.Configuration, acme.RedisConnectionName));
+            services.AddSingleton<IAcmeStore, RedisAcmeStore>();
+            services.AddSingleton<IHttp01ChallengeStore, RedisHttp01ChallengeStore>();
+        }
+        else
+        {
+            services.AddSingleton<IAcmeStore, FileSystemAcmeStore>();
+            services.AddSingleton<IHttp01ChallengeStore, InMemoryHttp01ChallengeStore>();
+        }
+
+        services.AddSingleton<IAcmeChallengeSolver, Http01ChallengeSolver>();
+        services.AddSingleton<IAcmeCertificateIssuer, AcmeCertificateIssuer>();
+        if (acme.Enabled)
+        {
+            services.AddHostedService<CertificateRenewalService>();
+        }
+
+        builder.AddTelemetrySources(CertificateMetrics.MeterName);
+        ConfigureListeners(builder, tls);
+        return builder;
+    }
+
+    /// <summary>
+    /// Call first in the pipeline: ACME HTTP-01 answers, then (with an HTTPS port) the redirect of plain HTTP to HTTPS
+    /// except challenges and health probes, then HSTS on HTTPS answers.
+    /// </summary>
+    public static WebApplication UseGatewayTls(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var tls = app.Services.GetRequiredService<IOptions<TlsOptions>>().Value;
+        app.UseMiddleware<AcmeChallengeMiddleware>();
+        if (tls.HttpsPort > 0 && tls.RedirectToHttps)
+        {
+            app.UseMiddleware<HttpsRedirectMiddleware>();
+        }
+
+        app.UseMiddleware<HstsMiddleware>();
+        return app;
+    }
+
+    private static void ConfigureListeners(WebApplicationBuilder builder, TlsOptions tls)
+    {
+        var configuration = builder.Configuration;
+        var addresses = GatewayListeners.Parse(
+            configuration[WebHostDefaults.ServerUrlsKey], configuration[WebHostDefaults.HttpPortsKey], configuration[WebHostDefaults.HttpsPortsKey]);
+        var takeOver = tls.HttpsPort > 0 || addresses.Any(a => a.IsHttps);
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // HTTPS endpoints from the "Kestrel" configuration section use the selector too (without the chain
+            // context: Kestrel's selector hook only takes a certificate).
+            kestrel.ConfigureHttpsDefaults(https =>
+                https.ServerCertificateSelector = (_, name) => kestrel.ApplicationServices.GetRequiredService<CertificateSelector>().Select(name));
+
+            if (takeOver)
+            {
+                var selector = kestrel.ApplicationServices.GetRequiredService<CertificateSelector>();
+                GatewayListeners.Configure(kestrel, addresses, tls.HttpsPort, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
+                {
+                    OnConnection = SelectServerOptions,
+                    OnConnectionState = selector,
+                }));
+            }
+        });
+
+        if (takeOver)
+        {
+            // Bound in code above; left set, Kestrel would warn that it overrides them.
+            builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, string.Empty);
+            builder.WebHost.UseSetting(WebHostDefaults.HttpPortsKey, string.Empty);
+            builder.WebHost.UseSetting(WebHostDefaults.HttpsPortsKey, string.Empty);
+        }
+    }
+
+    /// <summary>
+    /// Per handshake: the certificate for the SNI name, as a context that carries the intermediates (a bare certificate
+    /// would make SslStream look the chain up itself, and it does not know the CA's intermediates).
+    /// </summary>
+    private static ValueTask<SslServerAuthenticationOptions> SelectServerOptions(TlsHandshakeCallbackContext context)
+    {
+        var selector = (CertificateSelector)context.State!;
+        var certificate = selector.SelectContext(context.ClientHelloInfo.ServerName)
+            ?? throw new AuthenticationException($"No certificate yet for '{context.ClientHelloInfo.ServerName}'.");
+        return ValueTask.FromResult(new SslServerAuthenticationOptions { ServerCertificateContext = certificate });
+    }
+
+    private static IConnectionMultiplexer ConnectRedis(IConfiguration configuration, string connectionName)
+    {
+        var connectionString = configuration.GetConnectionString(connectionName)
+            ?? throw new InvalidOperationException(
+                $"Acme:Store=Redis needs the connection string '{connectionName}' (ConnectionStrings__{connectionName}).");
+        var options = ConfigurationOptions.Parse(connectionString);
+        // Start even while Redis is down; the renewal service retries, and a stored certificate loads once it is back.
+        options.AbortOnConnectFail = false;
+        return ConnectionMultiplexer.Connect(options);
+    }
+
+    /// <summary>Creates the selector (and the local certificate) and the metrics before the first request needs them.</summary>
+    private sealed class TlsStartup(CertificateSelector selector, CertificateMetrics metrics) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            GC.KeepAlive(selector);
+            GC.KeepAlive(metrics);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
