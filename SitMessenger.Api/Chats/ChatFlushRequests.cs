@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using SitMessenger.Chat.Messaging;
@@ -18,7 +19,7 @@ internal sealed partial class ChatFlushRequests(
     TimeProvider time,
     ILogger<ChatFlushRequests> logger) : BackgroundService
 {
-    private readonly Channel<Guid> _requests = Channel.CreateBounded<Guid>(
+    private readonly Channel<(Guid ChatId, ActivityContext Trace)> _requests = Channel.CreateBounded<(Guid, ActivityContext)>(
         new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
     // Chats this instance scheduled recently: most sends skip even the Redis round trip.
@@ -32,13 +33,14 @@ internal sealed partial class ChatFlushRequests(
             return;
         }
 
-        _requests.Writer.TryWrite(chatId);
+        // The send's trace goes with the request, so the flush it causes shows in the same trace.
+        _requests.Writer.TryWrite((chatId, Activity.Current?.Context ?? default));
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var delay = options.Value.Delay;
-        await foreach (var chatId in _requests.Reader.ReadAllAsync(stoppingToken))
+        await foreach (var (chatId, trace) in _requests.Reader.ReadAllAsync(stoppingToken))
         {
             if (_recentlyScheduled.TryGetValue(chatId, out var until) && time.GetTimestamp() < until)
             {
@@ -52,6 +54,7 @@ internal sealed partial class ChatFlushRequests(
 
             try
             {
+                using var activity = JobPublisher.Source.StartActivity("flush-chat schedule", ActivityKind.Producer, trace);
                 await publisher.PublishAsync(JobEnvelope.Create(JobTypes.FlushChat, chatId, time), JobQueues.Flush, delay, stoppingToken);
                 _recentlyScheduled[chatId] = time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);
                 Prune();
