@@ -91,6 +91,13 @@ internal static class ChatsApi
 
         var errors = new FieldErrors();
         var text = errors.RequireText("new_message", body?.NewMessage);
+        if ((text is null || text.Length > ChatMessageService.MaxMessageLength)
+            && await store.FindForMemberAsync(chatId, http.User.UserId(), cancellationToken) is null)
+        {
+            // Someone else's chat is not found, whatever the body: its existence is not for them to learn.
+            return DrfErrors.NotFound();
+        }
+
         if (text is null)
         {
             return DrfErrors.Fields(errors);
@@ -113,7 +120,7 @@ internal static class ChatsApi
     }
 
     private static async Task<Results<Created<MessageWithSeqResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>>> SendMessageAsync(
-        string id, SendMessageRequest? body, HttpContext http, ChatMessageService messages, CancellationToken cancellationToken)
+        string id, SendMessageRequest? body, HttpContext http, ChatStore store, ChatMessageService messages, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var chatId))
         {
@@ -129,7 +136,9 @@ internal static class ChatsApi
 
         if (text is null || errors.Any)
         {
-            return DrfErrors.Fields(errors);
+            return await store.FindForMemberAsync(chatId, http.User.UserId(), cancellationToken) is null
+                ? DrfErrors.NotFound()
+                : DrfErrors.Fields(errors);
         }
 
         var sent = await messages.SendAsync(chatId, http.User.UserId(), http.User.Username(), text, cancellationToken);

@@ -259,7 +259,10 @@ internal sealed class ExtraScheduler : IAsyncDisposable
                 },
                 state => state == "healthy" || state.StartsWith("exited", StringComparison.Ordinal),
                 state => state + scheduler.Describe());
-            Assert.False(process.HasExited, $"the test's scheduler exited with code {process.ExitCode}:{scheduler.Describe()}");
+            if (process.HasExited)
+            {
+                Assert.Fail($"the test's scheduler exited with code {process.ExitCode}:{scheduler.Describe()}");
+            }
         }
         catch
         {
