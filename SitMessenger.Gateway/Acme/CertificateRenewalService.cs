@@ -16,6 +16,7 @@ internal sealed partial class CertificateRenewalService(
     IAcmeCertificateIssuer issuer,
     CertificateSelector selector,
     TimeProvider time,
+    IHostApplicationLifetime lifetime,
     ILogger<CertificateRenewalService> logger) : BackgroundService
 {
     /// <summary>How long an order may hold the lock; longer than any order (validation timeout included) should take.</summary>
@@ -24,8 +25,8 @@ internal sealed partial class CertificateRenewalService(
     private static readonly TimeSpan LockPollInterval = TimeSpan.FromSeconds(1);
 
     private readonly AcmeOptions _options = options.Value;
-    private IReadOnlyList<string> _domains = [];
-    private string _certificateKey = string.Empty;
+    private readonly IReadOnlyList<string> _domains = AcmeDomains.Normalize(options.Value.Domains);
+    private readonly string _certificateKey = AcmeDomains.CertificateKey(options.Value.DirectoryUrl, options.Value.Domains);
     private IssuedCertificate? _current;
 
     /// <summary>The certificate being served; null until one was loaded or ordered.</summary>
@@ -33,13 +34,27 @@ internal sealed partial class CertificateRenewalService(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        _domains = AcmeDomains.Normalize(_options.Domains);
         if (_domains.Count == 0)
         {
             return;
         }
 
-        _certificateKey = AcmeDomains.CertificateKey(_options.DirectoryUrl, _domains);
+        try
+        {
+            // The stored certificate right away, so the first handshakes already have it.
+            await InstallNewerStoredAsync(stoppingToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogCheckFailed(logger, ex, string.Join(", ", _domains), 0, TimeSpan.Zero);
+        }
+
+        // Orders only once the server listens: the CA's validation request must find the challenge answer.
+        if (!await WaitForStartedAsync(stoppingToken))
+        {
+            return;
+        }
+
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -77,6 +92,22 @@ internal sealed partial class CertificateRenewalService(
             {
                 return;
             }
+        }
+    }
+
+    private async Task<bool> WaitForStartedAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var onStarted = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        using var onStopping = stoppingToken.Register(() => started.TrySetCanceled(stoppingToken));
+        try
+        {
+            await started.Task;
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 

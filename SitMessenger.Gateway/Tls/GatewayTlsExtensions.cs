@@ -1,5 +1,6 @@
 using System.Net.Security;
 using System.Security.Authentication;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -118,10 +119,7 @@ internal static class GatewayTlsExtensions
 
         if (takeOver)
         {
-            // Bound in code above; left set, Kestrel would warn that it overrides them.
-            builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, string.Empty);
-            builder.WebHost.UseSetting(WebHostDefaults.HttpPortsKey, string.Empty);
-            builder.WebHost.UseSetting(WebHostDefaults.HttpsPortsKey, string.Empty);
+            builder.Services.AddTransient<IStartupFilter, ClearHostingAddresses>();
         }
     }
 
@@ -146,6 +144,24 @@ internal static class GatewayTlsExtensions
         // Start even while Redis is down; the renewal service retries, and a stored certificate loads once it is back.
         options.AbortOnConnectFail = false;
         return ConnectionMultiplexer.Connect(options);
+    }
+
+    /// <summary>
+    /// The hosting layer copies ASPNETCORE_URLS into the server's address list just before the pipeline is built (it
+    /// cannot be unset from configuration: it falls back to a snapshot of the environment). The listeners bound in code
+    /// already cover those addresses; left in the list, Kestrel would log that it overrides them.
+    /// </summary>
+    private sealed class ClearHostingAddresses : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            if (app.ServerFeatures.Get<IServerAddressesFeature>()?.Addresses is { IsReadOnly: false } addresses)
+            {
+                addresses.Clear();
+            }
+
+            next(app);
+        };
     }
 
     /// <summary>Creates the selector (and the local certificate) and the metrics before the first request needs them.</summary>

@@ -25,6 +25,8 @@ public sealed class SitMessengerAppFixture : IAsyncLifetime
             ["Services:gateway:RateLimits:Auth:PermitLimit"] = "60",
             ["Services:gateway:RateLimits:Auth:Window"] = "00:00:10",
             ["Services:gateway:Gateway:MaxRequestBodyBytes"] = "262144",
+            // The per-username login throttle stays as shipped; the per-address one would count the whole suite.
+            ["Services:api:LoginThrottle:AttemptsPerAddress"] = "500",
         });
         using var timeout = new CancellationTokenSource(StartupBudget);
         await App.StartAsync(timeout.Token);
