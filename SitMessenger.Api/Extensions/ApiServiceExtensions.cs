@@ -73,7 +73,9 @@ internal static class ApiServiceExtensions
             }
         });
 
-        services.AddOpenApi("v1", options => options.AddDocumentTransformer<ApiDocumentTransformer>());
+        services.AddOpenApi("v1", options => options
+            .AddDocumentTransformer<ApiDocumentTransformer>()
+            .AddOperationTransformer<ApiOperationTransformer>());
         return builder;
     }
 

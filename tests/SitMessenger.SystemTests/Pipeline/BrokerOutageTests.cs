@@ -24,6 +24,7 @@ public sealed class BrokerOutageTests(SitMessengerAppFixture fixture, ITestOutpu
 
     // A refused send is counted, and the sender waits a little rather than hammer a failing system.
     private static readonly TimeSpan FailureBackoff = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan Pace = TimeSpan.FromMilliseconds(30);
 
     [Fact]
     public async Task With_rabbitmq_stopped_for_30_s_every_send_succeeds_and_everything_is_flushed_within_a_minute_of_its_return()
@@ -77,6 +78,9 @@ public sealed class BrokerOutageTests(SitMessengerAppFixture fixture, ITestOutpu
                         {
                             failures.Enqueue($"seq {seq} answered twice");
                         }
+
+                        // Continuous but not a load test: about 100 sends a second in all.
+                        await Task.Delay(Pace);
                     }
                     catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
                     {
