@@ -47,8 +47,12 @@ builder.AddProject<Projects.SitMessenger_Scheduler>("scheduler")
     .WaitFor(cache)
     .WaitFor(messaging);
 
+// Locally the web client talks plain HTTP to :8000, so HTTP is not redirected; HTTPS answers beside it with a
+// self-signed localhost certificate. In production Acme__Domains, Tls__HttpsPort and Tls__RedirectToHttps do the rest.
 builder.AddProject<Projects.SitMessenger_Gateway>("gateway")
     .WithHttpEndpoint(port: builder.Options.GatewayPort, isExternal: true)
+    .WithHttpsEndpoint(port: builder.Options.GatewayHttpsPort, isExternal: true)
+    .WithEnvironment("Acme__StorePath", Path.Combine(builder.StateDirectory, "acme"))
     .WithReference(api)
     .WaitFor(api);
 

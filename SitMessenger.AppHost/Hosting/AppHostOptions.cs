@@ -11,6 +11,9 @@ public sealed class AppHostOptions
     /// <summary>Where the SIT web client looks for the API by default. 0 picks a free port.</summary>
     public int GatewayPort { get; set; } = 8000;
 
+    /// <summary>The Gateway's HTTPS port (a self-signed localhost certificate unless ACME is configured). 0 picks a free port.</summary>
+    public int GatewayHttpsPort { get; set; } = 8443;
+
     /// <summary>The dashboard's port. 0 picks a free port; -1 turns the dashboard off.</summary>
     public int DashboardPort { get; set; } = 18888;
 
@@ -30,6 +33,7 @@ public sealed class AppHostOptions
     {
         ["--state-dir"] = $"{SectionName}:{nameof(StateDirectory)}",
         ["--gateway-port"] = $"{SectionName}:{nameof(GatewayPort)}",
+        ["--gateway-https-port"] = $"{SectionName}:{nameof(GatewayHttpsPort)}",
         ["--dashboard-port"] = $"{SectionName}:{nameof(DashboardPort)}",
         ["--binary-path"] = $"{SectionName}:{nameof(BinarySearchPath)}",
     };

@@ -31,6 +31,12 @@ internal sealed class AcmeOptions
     /// <summary>The CA's terms must be accepted explicitly by the operator: nothing is ordered without it.</summary>
     public bool AcceptTermsOfService { get; set; }
 
+    /// <summary>
+    /// "http-01" (default: the CA fetches http://{domain}/.well-known/acme-challenge/..., port 80) or "tls-alpn-01" (the
+    /// CA connects to port 443 offering ALPN "acme-tls/1"; needs Tls:HttpsPort, suits hosts without port 80).
+    /// </summary>
+    public string ChallengeType { get; set; } = AcmeChallengeTypes.Http01;
+
     public int RenewBeforeDays { get; set; } = 30;
 
     public TimeSpan CheckInterval { get; set; } = TimeSpan.FromHours(12);
@@ -96,6 +102,11 @@ internal sealed class AcmeOptionsValidator : IValidateOptions<AcmeOptions>
         if (!options.AcceptTermsOfService)
         {
             failures.Add("Acme:AcceptTermsOfService must be true to order certificates: read the CA's terms, then set it.");
+        }
+
+        if (options.ChallengeType is not (AcmeChallengeTypes.Http01 or AcmeChallengeTypes.TlsAlpn01))
+        {
+            failures.Add($"Acme:ChallengeType must be {AcmeChallengeTypes.Http01} or {AcmeChallengeTypes.TlsAlpn01}.");
         }
 
         if (options.RenewBeforeDays <= 0)

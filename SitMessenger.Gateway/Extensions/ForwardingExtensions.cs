@@ -28,7 +28,11 @@ internal static class ForwardingExtensions
         builder.Services.AddSingleton(new TrustedProxies(builder.Configuration.GetSection("Gateway:KnownProxies").Get<string[]>()?.Length > 0));
 
         var maxBody = builder.Configuration.GetValue<long?>("Gateway:MaxRequestBodyBytes") ?? DefaultMaxRequestBodyBytes;
-        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = maxBody);
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = maxBody;
+            kestrel.AddServerHeader = false;
+        });
         return builder;
     }
 

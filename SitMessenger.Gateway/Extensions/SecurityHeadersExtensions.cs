@@ -17,7 +17,6 @@ internal static class SecurityHeadersExtensions
             headers.ContentSecurityPolicy = context.Request.Path.StartsWithSegments("/api/schema/swagger-ui")
                 ? "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; frame-ancestors 'none'"
                 : "default-src 'none'; frame-ancestors 'none'";
-            headers.Remove("Server");
             return Task.CompletedTask;
         });
         await next(context);

@@ -29,24 +29,15 @@ internal static class GatewayTlsExtensions
             .Bind(acmeSection)
             .PostConfigure<IHostEnvironment>((options, environment) =>
                 options.StorePath = Path.GetFullPath(options.StorePath is { Length: > 0 } path ? path : Path.Combine(environment.ContentRootPath, "acme")))
+            .Validate<IOptions<TlsOptions>>(
+                (options, tlsOptions) => !options.Enabled || options.ChallengeType != AcmeChallengeTypes.TlsAlpn01 || tlsOptions.Value.HttpsPort > 0,
+                "Acme:ChallengeType tls-alpn-01 is answered on the HTTPS listener: set Tls:HttpsPort (443 for a public CA).")
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<AcmeOptions>, AcmeOptionsValidator>();
         services.AddOptions<TlsOptions>().Bind(builder.Configuration.GetSection(TlsOptions.SectionName));
         services.TryAddSingleton(TimeProvider.System);
 
-        services.AddSingleton(provider =>
-        {
-            var selector = new CertificateSelector();
-            var options = provider.GetRequiredService<IOptions<AcmeOptions>>().Value;
-            if (!options.Enabled)
-            {
-                // No public name to certify: serve localhost with a certificate the developer can trust once.
-                var certificate = LocalCertificate.LoadOrCreate(options.StorePath!, provider.GetRequiredService<TimeProvider>());
-                selector.Set(LocalCertificate.HostNames, certificate);
-            }
-
-            return selector;
-        });
+        services.AddSingleton<CertificateSelector>();
         services.AddSingleton<CertificateMetrics>();
         services.AddHostedService<TlsStartup>();
 
@@ -62,7 +53,16 @@ internal static class GatewayTlsExtensions
             services.AddSingleton<IHttp01ChallengeStore, InMemoryHttp01ChallengeStore>();
         }
 
-        services.AddSingleton<IAcmeChallengeSolver, Http01ChallengeSolver>();
+        if (acme.ChallengeType == AcmeChallengeTypes.TlsAlpn01)
+        {
+            services.AddSingleton<IAcmeChallengeSolver, TlsAlpn01ChallengeSolver>();
+        }
+        else
+        {
+            services.AddSingleton<IAcmeChallengeSolver, Http01ChallengeSolver>();
+        }
+
+        services.AddSingleton<TlsAlpn01Responder>();
         services.AddSingleton<IAcmeCertificateIssuer, AcmeCertificateIssuer>();
         if (acme.Enabled)
         {
@@ -104,16 +104,22 @@ internal static class GatewayTlsExtensions
             // HTTPS endpoints from the "Kestrel" configuration section use the selector too (without the chain
             // context: Kestrel's selector hook only takes a certificate).
             kestrel.ConfigureHttpsDefaults(https =>
-                https.ServerCertificateSelector = (_, name) => kestrel.ApplicationServices.GetRequiredService<CertificateSelector>().Select(name));
+            {
+                var selector = kestrel.ApplicationServices.GetRequiredService<CertificateSelector>();
+                InstallLocalCertificateIfNeeded(kestrel.ApplicationServices, selector);
+                https.ServerCertificateSelector = (_, name) => selector.Select(name);
+            });
 
             if (takeOver)
             {
                 var selector = kestrel.ApplicationServices.GetRequiredService<CertificateSelector>();
-                GatewayListeners.Configure(kestrel, addresses, tls.HttpsPort, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
+                InstallLocalCertificateIfNeeded(kestrel.ApplicationServices, selector);
+                var state = new HandshakeState(selector, kestrel.ApplicationServices.GetRequiredService<TlsAlpn01Responder>());
+                GatewayListeners.Configure(kestrel, addresses, tls.HttpsPort, listen =>
                 {
-                    OnConnection = SelectServerOptions,
-                    OnConnectionState = selector,
-                }));
+                    listen.Use(ClientHelloAlpn.Middleware);
+                    listen.UseHttps(new TlsHandshakeCallbackOptions { OnConnection = SelectServerOptionsAsync, OnConnectionState = state });
+                });
             }
         });
 
@@ -124,16 +130,45 @@ internal static class GatewayTlsExtensions
     }
 
     /// <summary>
+    /// Without ACME domains there is no public name to certify: HTTPS serves localhost with a self-signed certificate
+    /// the developer trusts once. Made only when an HTTPS listener exists, so plain-HTTP runs write no key files.
+    /// </summary>
+    private static void InstallLocalCertificateIfNeeded(IServiceProvider services, CertificateSelector selector)
+    {
+        var options = services.GetRequiredService<IOptions<AcmeOptions>>().Value;
+        lock (selector)
+        {
+            if (options.Enabled || selector.Entries.Count > 0)
+            {
+                return;
+            }
+
+            selector.Set(LocalCertificate.HostNames, LocalCertificate.LoadOrCreate(options.StorePath!, services.GetRequiredService<TimeProvider>()));
+        }
+    }
+
+    /// <summary>
     /// Per handshake: the certificate for the SNI name, as a context that carries the intermediates (a bare certificate
     /// would make SslStream look the chain up itself, and it does not know the CA's intermediates).
     /// </summary>
-    private static ValueTask<SslServerAuthenticationOptions> SelectServerOptions(TlsHandshakeCallbackContext context)
+    private static async ValueTask<SslServerAuthenticationOptions> SelectServerOptionsAsync(TlsHandshakeCallbackContext context)
     {
-        var selector = (CertificateSelector)context.State!;
-        var certificate = selector.SelectContext(context.ClientHelloInfo.ServerName)
-            ?? throw new AuthenticationException($"No certificate yet for '{context.ClientHelloInfo.ServerName}'.");
-        return ValueTask.FromResult(new SslServerAuthenticationOptions { ServerCertificateContext = certificate });
+        var state = (HandshakeState)context.State!;
+        var serverName = context.ClientHelloInfo.ServerName;
+        if (context.Connection.Items.ContainsKey(ClientHelloAlpn.OffersAcmeTlsItem))
+        {
+            // A TLS-ALPN-01 validation: only the challenge certificate, only the acme-tls/1 protocol (RFC 8737 section 3).
+            var challenge = await state.Responder.GetContextAsync(serverName, context.CancellationToken)
+                ?? throw new AuthenticationException($"No TLS-ALPN-01 challenge is pending for '{serverName}'.");
+            return new SslServerAuthenticationOptions { ServerCertificateContext = challenge, ApplicationProtocols = [TlsAlpn01Responder.AcmeTls1] };
+        }
+
+        var certificate = state.Selector.SelectContext(serverName)
+            ?? throw new AuthenticationException($"No certificate yet for '{serverName}'.");
+        return new SslServerAuthenticationOptions { ServerCertificateContext = certificate };
     }
+
+    private sealed record HandshakeState(CertificateSelector Selector, TlsAlpn01Responder Responder);
 
     private static IConnectionMultiplexer ConnectRedis(IConfiguration configuration, string connectionName)
     {
@@ -164,12 +199,11 @@ internal static class GatewayTlsExtensions
         };
     }
 
-    /// <summary>Creates the selector (and the local certificate) and the metrics before the first request needs them.</summary>
-    private sealed class TlsStartup(CertificateSelector selector, CertificateMetrics metrics) : IHostedService
+    /// <summary>Registers the expiry gauge at start, not at the first scrape that happens to ask for it.</summary>
+    private sealed class TlsStartup(CertificateMetrics metrics) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
-            GC.KeepAlive(selector);
             GC.KeepAlive(metrics);
             return Task.CompletedTask;
         }

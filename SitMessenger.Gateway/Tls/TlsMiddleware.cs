@@ -89,7 +89,12 @@ internal sealed class HstsMiddleware(RequestDelegate next, IOptions<TlsOptions> 
     {
         if (context.Request.IsHttps && !IsLoopbackHost(context.Request.Host.Host))
         {
-            context.Response.Headers.StrictTransportSecurity = _value;
+            // At the start of the answer, so a proxied answer's own headers cannot drop or weaken it.
+            context.Response.OnStarting(() =>
+            {
+                context.Response.Headers.StrictTransportSecurity = _value;
+                return Task.CompletedTask;
+            });
         }
 
         return next(context);

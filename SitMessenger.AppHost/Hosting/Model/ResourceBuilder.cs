@@ -63,6 +63,9 @@ public sealed class ResourceBuilder<T>(DistributedApplicationBuilder application
     public ResourceBuilder<T> WithHttpEndpoint(int port = 0, string name = "http", bool isExternal = false) =>
         WithEndpoint(name, "http", port, isExternal);
 
+    public ResourceBuilder<T> WithHttpsEndpoint(int port = 0, string name = "https", bool isExternal = false) =>
+        WithEndpoint(name, "https", port, isExternal);
+
     public ResourceBuilder<T> WithEndpoint(string name, string scheme = "tcp", int port = 0, bool isExternal = false, bool isInternal = false)
     {
         var existing = Resource.Endpoints.FindIndex(e => e.Name == name);

@@ -15,6 +15,7 @@ public static class DistributedApplicationTestingBuilder
         {
             [$"{AppHostOptions.SectionName}:{nameof(AppHostOptions.StateDirectory)}"] = stateDirectory,
             [$"{AppHostOptions.SectionName}:{nameof(AppHostOptions.GatewayPort)}"] = "0",
+            [$"{AppHostOptions.SectionName}:{nameof(AppHostOptions.GatewayHttpsPort)}"] = "0",
             [$"{AppHostOptions.SectionName}:{nameof(AppHostOptions.DashboardPort)}"] = "0",
             [$"{AppHostOptions.SectionName}:{nameof(AppHostOptions.ConsoleOutput)}"] = "false",
         };

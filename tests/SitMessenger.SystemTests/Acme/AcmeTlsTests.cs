@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using StackExchange.Redis;
 
 namespace SitMessenger.SystemTests.Acme;
 
@@ -95,7 +98,8 @@ public sealed class AcmeTlsTests
         Assert.Equal(firstSerial, probe.Serial);
         await second.Process.WaitForOutputAsync("Loaded the stored certificate", TimeSpan.FromSeconds(5));
         Assert.False(second.Process.Contains("Ordering a certificate"), second.Process.Tail());
-        Assert.False(pebble.Process.Contains("POST /order-plz") && CountNewOrders(pebble) > 1, pebble.Process.Tail());
+        // Pebble saw the first Gateway's order and no other.
+        Assert.Equal(1, CountNewOrders(pebble));
     }
 
     [Fact]
@@ -148,11 +152,42 @@ public sealed class AcmeTlsTests
         var orders = a.Process.Count("Obtained a new certificate") + b.Process.Count("Obtained a new certificate");
         Assert.True(orders == 1, $"one order between the replicas, saw {orders}.{Environment.NewLine}A:{Environment.NewLine}{a.Process.Tail()}{Environment.NewLine}B:{Environment.NewLine}{b.Process.Tail()}");
         Assert.True(a.Process.Contains("Loaded the stored certificate") || b.Process.Contains("Loaded the stored certificate"));
-        // Nothing private in Redis in the clear: the PFX is password-protected (a PEM key would start with "-----BEGIN PRIVATE KEY").
+        Assert.Equal(1, CountNewOrders(pebble));
+
+        // The state is in Redis, not in the replicas' folders, and no private key is there in the clear.
         Assert.False(Directory.Exists(Path.Combine(scope.Folder("a"), "certificates")));
+        Assert.False(Directory.Exists(Path.Combine(scope.Folder("b"), "certificates")));
+        await using var connection = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{redisPort}");
+        var database = connection.GetDatabase();
+        Assert.StartsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----", (string?)await database.StringGetAsync("acme:account-key"), StringComparison.Ordinal);
+        var certificateKey = Assert.Single(connection.GetServer($"127.0.0.1:{redisPort}").Keys(pattern: "acme:cert:*"));
+        var pfx = (byte[])(await database.HashGetAsync(certificateKey, "pfx"))!;
+        Assert.ThrowsAny<CryptographicException>(() => X509CertificateLoader.LoadPkcs12Collection(pfx, password: null));
+        var stored = X509CertificateLoader.LoadPkcs12Collection(pfx, "correct horse battery staple");
+        Assert.Contains(stored, c => c.HasPrivateKey && c.SerialNumber == probeA.Serial);
+        Assert.Empty(connection.GetServer($"127.0.0.1:{redisPort}").Keys(pattern: "acme:order-lock:*"));
     }
 
-    private static int CountNewOrders(PebbleServer pebble) => pebble.Process.Count("POST /order-plz");
+    [Fact]
+    public async Task The_gateway_can_answer_tls_alpn_01_on_its_https_port_instead()
+    {
+        await using var scope = new TestScope();
+        var (http, https) = (BackgroundProcess.FreePort(), BackgroundProcess.FreePort());
+        // Pebble's HTTP-01 port points nowhere: only the TLS-ALPN-01 answer on the HTTPS port can validate.
+        var pebble = await scope.StartPebbleAsync(BackgroundProcess.FreePort(), https);
+        var gateway = scope.Add(GatewayProcess.Start(pebble, scope.Folder("store"), http, https, new Dictionary<string, string?>
+        {
+            ["Acme__ChallengeType"] = "tls-alpn-01",
+        }));
+
+        var root = await pebble.GetIssuingRootAsync();
+        var probe = await gateway.WaitForHttpsAsync(root, IssuanceBudget);
+
+        Assert.Equal(HttpStatusCode.OK, probe.Status);
+        Assert.True(gateway.Process.Contains("Answering the tls-alpn-01 challenge"), gateway.Process.Tail());
+    }
+
+    private static int CountNewOrders(PebbleServer pebble) => pebble.Process.Count("Added order");
 
     /// <summary>Everything one test starts, stopped and deleted at its end whatever happens.</summary>
     private sealed class TestScope : IAsyncDisposable

@@ -84,6 +84,7 @@ public sealed class SchedulerLeaderTests(SitMessengerAppFixture fixture, ITestOu
             if (firstLeaderIsMine)
             {
                 await TakeOverAfterKillAsync(extra, hosted, redis, "the test's scheduler (kill -9)");
+                Assert.True(extra.HasExited, "the test's scheduler is still running after kill -9");
                 return;
             }
 
@@ -108,6 +109,7 @@ public sealed class SchedulerLeaderTests(SitMessengerAppFixture fixture, ITestOu
                 s => s.Hosted is { IsLeader: false } h && s.Mine is { IsLeader: true } m && h.Leader == m.Instance,
                 s => s.ToString());
             await TakeOverAfterKillAsync(extra, hosted, redis, "the test's scheduler (kill -9), after the AppHost's came back");
+            Assert.True(extra.HasExited, "the test's scheduler is still running after kill -9");
         }
         finally
         {
@@ -194,6 +196,8 @@ internal sealed class ExtraScheduler : IAsyncDisposable
     }
 
     public Uri Endpoint { get; }
+
+    public bool HasExited => _process.HasExited;
 
     public static async Task<ExtraScheduler> StartAsync(DistributedApplication app)
     {

@@ -72,7 +72,7 @@ public sealed class CertificateRenewalServiceTests : IDisposable
     }
 
     [Fact]
-    public async Task Renewal_is_also_due_after_two_thirds_of_a_short_lifetime()
+    public void Renewal_is_also_due_after_two_thirds_of_a_short_lifetime()
     {
         // A six-day certificate with two days left: RenewBeforeDays (30) alone would have renewed it from the start,
         // so use a small RenewBeforeDays to see the lifetime rule.

@@ -47,8 +47,8 @@ internal sealed class FakeCa(TestCertificates ca) : HttpMessageHandler
         Log.Add(request.Method + " " + path);
         if (request.Method == HttpMethod.Get && path == "/dir")
         {
-            return Json(HttpStatusCode.OK, $$"""
-                {"newNonce":"{{Base}}/nonce","newAccount":"{{Base}}/acct","newOrder":"{{Base}}/order","meta":{"termsOfService":"{{Base}}/tos"}}
+            return Json(HttpStatusCode.OK, $$$"""
+                {"newNonce":"{{{Base}}}/nonce","newAccount":"{{{Base}}}/acct","newOrder":"{{{Base}}}/order","meta":{"termsOfService":"{{{Base}}}/tos"}}
                 """, withNonce: false);
         }
 

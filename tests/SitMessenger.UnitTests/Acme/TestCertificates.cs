@@ -15,12 +15,12 @@ internal sealed class TestCertificates : IDisposable
         var rootRequest = new CertificateRequest("CN=Test Root", _rootKey, HashAlgorithmName.SHA256);
         rootRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         rootRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
-        Root = rootRequest.CreateSelfSigned(now.AddDays(-1), now.AddYears(10));
+        Root = rootRequest.CreateSelfSigned(now.AddYears(-1), now.AddYears(10));
 
         var intermediateRequest = new CertificateRequest("CN=Test Intermediate", _intermediateKey, HashAlgorithmName.SHA256);
         intermediateRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
         intermediateRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
-        using var intermediate = intermediateRequest.Create(Root, now.AddDays(-1), now.AddYears(5), [1, 2, 3, 4]);
+        using var intermediate = intermediateRequest.Create(Root, now.AddYears(-1), now.AddYears(5), [1, 2, 3, 4]);
         Intermediate = intermediate.CopyWithPrivateKey(_intermediateKey);
     }
 
