@@ -11,8 +11,9 @@ builder.AddApiReverseProxy();
 
 var app = builder.Build();
 
-app.UseGatewayTls();
+// Forwarded headers first: behind a TLS-terminating proxy the redirect must see the original scheme.
 app.UseEdgeForwarding();
+app.UseGatewayTls();
 app.UseSecurityHeaders();
 app.MapDefaultEndpoints();
 app.UseRateLimiter();

@@ -76,7 +76,8 @@ internal sealed partial class CertificateRenewalService(
                 wait = Backoff(failures);
                 if (ex is AcmeProblemException problem)
                 {
-                    LogAcmeProblem(logger, string.Join(", ", _domains), problem.Problem.Type, problem.Problem.Describe(), failures, wait);
+                    // The whole problem document (type, detail, subproblems) and where in the order it came.
+                    LogAcmeProblem(logger, string.Join(", ", _domains), problem.Problem.Type, problem.Message, failures, wait);
                 }
                 else
                 {
@@ -226,7 +227,7 @@ internal sealed partial class CertificateRenewalService(
     [LoggerMessage(Level = LogLevel.Information, Message = "Another instance is ordering the certificate for {Domains}; waiting for it")]
     private static partial void LogWaitingForOtherOrder(ILogger logger, string domains);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The CA refused the certificate order for {Domains}: {ProblemType} — {Problem}. Attempt {Failures} failed; retrying in {RetryIn}; the current certificate keeps serving")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "The CA refused the certificate order for {Domains} ({ProblemType}): {Problem}. Attempt {Failures} failed; retrying in {RetryIn}; the current certificate keeps serving")]
     private static partial void LogAcmeProblem(ILogger logger, string domains, string? problemType, string problem, int failures, TimeSpan retryIn);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Checking the certificate for {Domains} failed (attempt {Failures}); retrying in {RetryIn}; the current certificate keeps serving")]
