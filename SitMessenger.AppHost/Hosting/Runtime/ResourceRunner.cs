@@ -97,6 +97,8 @@ internal sealed class ResourceRunner : IDisposable
     private Process Launch()
     {
         var startInfo = InOwnSession(_runnable.CreateStartInfo(_context));
+        // Marks the process as this state folder's, so a later AppHost can find it if we are killed (see StateFolderLock).
+        startInfo.Environment[StateFolderLock.MarkerVariable] = _context.StateDirectory;
         startInfo.UseShellExecute = false;
         startInfo.RedirectStandardOutput = true;
         startInfo.RedirectStandardError = true;

@@ -10,6 +10,9 @@ namespace SitMessenger.AppHost.Hosting;
 /// </summary>
 internal sealed class StateFolderLock : IDisposable
 {
+    /// <summary>Set in every child's environment; some servers (Redis) rewrite their command line and keep no path in it.</summary>
+    public const string MarkerVariable = "SITMESSENGER_APPHOST_STATE";
+
     private readonly FileStream _lock;
 
     private StateFolderLock(FileStream fileLock) => _lock = fileLock;
