@@ -20,6 +20,21 @@ internal static class ReverseProxyExtensions
             new()
             {
                 ClusterId = "api",
+                // Spread over the replicas, preferring the less busy of two picked at random.
+                LoadBalancingPolicy = "PowerOfTwoChoices",
+                HealthCheck = new HealthCheckConfig
+                {
+                    // A replica that stops answering gets no new requests. Liveness, not readiness: when PostgreSQL or Redis
+                    // is down every replica is "not ready", and the Api still answers (reads from a fallback, or a clear 503).
+                    Active = new ActiveHealthCheckConfig
+                    {
+                        Enabled = true,
+                        Interval = TimeSpan.FromSeconds(5),
+                        Timeout = TimeSpan.FromSeconds(3),
+                        Policy = "ConsecutiveFailures",
+                        Path = "/alive",
+                    },
+                },
                 Destinations = new Dictionary<string, DestinationConfig>
                 {
                     ["api"] = new() { Address = "http://api" },

@@ -33,9 +33,23 @@ internal sealed class BenchOptions
                                    with a fresh empty chat (default 0 = off)
           --prefill-concurrency N  concurrent posts while prefilling (default 64)
           --compare-sends N        sequential sends into each of the two chats for that comparison (default 500)
+          --flush-delay S          the system's flush delay in seconds (default: the AppHost's 20 s); own system only
+
+        Pipeline mode (the background flush of pending messages into segments; replaces the runs above):
+          --pipeline               measure 1. flush throughput, 2. end-to-end send-to-segment time at a steady rate,
+                                   3. read latency of a short and a long chat, both fully flushed
+          --pipeline-messages N    1: messages prefilled into one chat, then drained (default 20000; 0 = skip)
+          --rate N                 2: messages/s offered by an open-loop (timer-paced) sender (default 1000) for
+                                   --duration seconds (0 = skip) into --chats chats (default 32)
+          --big-chat N             3: messages in the long chat (default 100000; 0 = skip); the short one has 100
+          --reads N                3: sequential reads of each chat per request kind, interleaved (default 300)
+          (--prefill-concurrency sets the concurrent posts of the fills in 1 and 3; --warmup does not apply;
+          sends are POSTs, whose answers carry the seq the end-to-end times need.)
+
           --url URL                use an already running Gateway (e.g. http://localhost:8000) instead of
                                    starting a system of its own
           --api-pid N              with --url: the Api's process id, to report its memory
+          --database CONN          with --url and --pipeline: the PostgreSQL connection string (Npgsql keywords)
           -h, --help               this text
 
         Without --url it starts a complete system (PostgreSQL, Redis, RabbitMQ, every service) on free ports in a
@@ -68,6 +82,21 @@ internal sealed class BenchOptions
 
     public bool ShowHelp { get; private set; }
 
+    /// <summary>The flush delay the started system gets; null = the AppHost's default (20 s).</summary>
+    public TimeSpan? FlushDelay { get; private set; }
+
+    public bool Pipeline { get; private set; }
+
+    public int PipelineMessages { get; private set; } = 20_000;
+
+    public int Rate { get; private set; } = 1000;
+
+    public int BigChat { get; private set; } = 100_000;
+
+    public int Reads { get; private set; } = 300;
+
+    public string? Database { get; private set; }
+
     /// <summary>
     /// Users registered: the senders share them (registration and login are throttled to 20 a minute; two each), one per
     /// chat in use up to 8. At least two: a chat needs another owner.
@@ -78,12 +107,19 @@ internal sealed class BenchOptions
     {
         var options = new BenchOptions();
         int? chats = null;
+        var modeGiven = false;
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
             if (arg is "-h" or "--help")
             {
                 options.ShowHelp = true;
+                continue;
+            }
+
+            if (arg == "--pipeline")
+            {
+                options.Pipeline = true;
                 continue;
             }
 
@@ -126,6 +162,7 @@ internal sealed class BenchOptions
                     chats = Integer(name, value, 1, 100_000);
                     break;
                 case "--mode":
+                    modeGiven = true;
                     options.Mode = value.ToUpperInvariant() switch
                     {
                         "POST" => SendMode.Post,
@@ -151,15 +188,47 @@ internal sealed class BenchOptions
                 case "--api-pid":
                     options.ApiPid = Integer(name, value, 1, int.MaxValue);
                     break;
+                case "--flush-delay":
+                    options.FlushDelay = Seconds(name, value, 0.1, 3600);
+                    break;
+                case "--pipeline-messages":
+                    options.PipelineMessages = Integer(name, value, 0, 100_000_000);
+                    break;
+                case "--rate":
+                    options.Rate = Integer(name, value, 1, 1_000_000);
+                    break;
+                case "--big-chat":
+                    options.BigChat = Integer(name, value, 0, 100_000_000);
+                    break;
+                case "--reads":
+                    options.Reads = Integer(name, value, 1, 10_000_000);
+                    break;
+                case "--database":
+                    options.Database = value;
+                    break;
                 default:
                     throw new OptionsException($"Unknown option {name}.");
             }
         }
 
         options.Chats = chats ?? options.Senders;
-        if (options.DurationSeconds == 0 && options.Prefill == 0 && !options.ShowHelp)
+        if (options.Pipeline)
+        {
+            CheckPipeline(options, modeGiven);
+        }
+        else if (options.DurationSeconds == 0 && options.Prefill == 0 && !options.ShowHelp)
         {
             throw new OptionsException("Nothing to do: --duration 0 without --prefill.");
+        }
+
+        if (options.FlushDelay is not null && options.Url is not null)
+        {
+            throw new OptionsException("--flush-delay sets the delay of the system the benchmark starts; a running system (--url) keeps its own.");
+        }
+
+        if (options.Database is not null && (options.Url is null || !options.Pipeline))
+        {
+            throw new OptionsException("--database goes with --url and --pipeline; without --url the benchmark knows its own system's database.");
         }
 
         if (options.ApiPid is not null && options.Url is null)
@@ -168,6 +237,39 @@ internal sealed class BenchOptions
         }
 
         return options;
+    }
+
+    private static void CheckPipeline(BenchOptions options, bool modeGiven)
+    {
+        if (modeGiven && options.Mode != SendMode.Post)
+        {
+            throw new OptionsException("--pipeline sends with POST (its answer carries the seq the end-to-end times need); --mode patch does not apply.");
+        }
+
+        if (options.Prefill > 0)
+        {
+            throw new OptionsException("--prefill is a run of its own; leave it out with --pipeline (--big-chat is the pipeline's long chat).");
+        }
+
+        if (options.PipelineMessages == 0 && options.DurationSeconds == 0 && options.BigChat == 0 && !options.ShowHelp)
+        {
+            throw new OptionsException("Nothing to do: --pipeline with --pipeline-messages 0, --duration 0 and --big-chat 0.");
+        }
+
+        if (options.Url is not null && options.Database is null)
+        {
+            throw new OptionsException("--pipeline reads the flush progress from PostgreSQL: with --url, also give --database \"Host=...;Port=...;Database=...;Username=...;Password=...\".");
+        }
+    }
+
+    private static TimeSpan Seconds(string name, string value, double min, double max)
+    {
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var result) || !(result >= min && result <= max))
+        {
+            throw new OptionsException(string.Create(CultureInfo.InvariantCulture, $"{name} takes seconds from {min} to {max}, not '{value}'."));
+        }
+
+        return TimeSpan.FromSeconds(result);
     }
 
     private static int Integer(string name, string value, int min, int max)

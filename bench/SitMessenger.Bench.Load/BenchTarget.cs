@@ -12,18 +12,29 @@ internal sealed class BenchTarget : IAsyncDisposable
 {
     private static readonly TimeSpan StartupBudget = TimeSpan.FromMinutes(4);
 
+    /// <summary>The AppHost's flush delay when <c>SitMessenger:FlushDelay</c> is not set (its Program.cs).</summary>
+    private static readonly TimeSpan DefaultFlushDelay = TimeSpan.FromSeconds(20);
+
     private readonly DistributedApplication? _app;
     private readonly int? _apiPid;
 
-    private BenchTarget(Uri gateway, string description, DistributedApplication? app, int? apiPid)
+    private BenchTarget(Uri gateway, string description, DistributedApplication? app, int? apiPid, string? database, TimeSpan? flushDelay)
     {
         Gateway = gateway;
         Description = description;
         _app = app;
         _apiPid = apiPid;
+        Database = database;
+        FlushDelay = flushDelay;
     }
 
     public Uri Gateway { get; }
+
+    /// <summary>PostgreSQL's connection string (Npgsql keywords): the own system's, or --database; null when not known.</summary>
+    public string? Database { get; }
+
+    /// <summary>The system's flush delay; null when not known (a running system's own).</summary>
+    public TimeSpan? FlushDelay { get; }
 
     public string Description { get; }
 
@@ -48,17 +59,24 @@ internal sealed class BenchTarget : IAsyncDisposable
         }
     }
 
-    public static BenchTarget External(Uri gateway, int? apiPid) =>
-        new(gateway, $"{gateway} (running system{(apiPid is null ? "; no --api-pid, so no memory figures" : string.Create(CultureInfo.InvariantCulture, $", Api pid {apiPid}"))})", null, apiPid);
+    public static BenchTarget External(Uri gateway, int? apiPid, string? database) =>
+        new(gateway, $"{gateway} (running system{(apiPid is null ? "; no --api-pid, so no memory figures" : string.Create(CultureInfo.InvariantCulture, $", Api pid {apiPid}"))})", null, apiPid, database, null);
 
-    public static async Task<BenchTarget> StartOwnAsync(CancellationToken cancellationToken)
+    /// <param name="flushDelay">The flush delay (<c>SitMessenger:FlushDelay</c> of the AppHost); null keeps its default.</param>
+    public static async Task<BenchTarget> StartOwnAsync(TimeSpan? flushDelay, CancellationToken cancellationToken)
     {
         Progress.Write("Starting a complete system (PostgreSQL, Redis, RabbitMQ, migrations, Api, Worker, Scheduler, Gateway)...");
         // One address sends everything here: the Gateway's per-address and per-user limits would measure themselves.
-        var app = DistributedApplicationTestingBuilder.Create<Program>(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Services:gateway:RateLimits:Enabled"] = "false",
-        });
+        };
+        if (flushDelay is TimeSpan delay)
+        {
+            settings["SitMessenger:FlushDelay"] = delay.ToString("c", CultureInfo.InvariantCulture);
+        }
+
+        var app = DistributedApplicationTestingBuilder.Create<Program>(settings);
         Progress.Write($"State folder {app.StateDirectory}");
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         budget.CancelAfter(StartupBudget);
@@ -90,7 +108,8 @@ internal sealed class BenchTarget : IAsyncDisposable
         var gateway = app.GetEndpoint("gateway");
         Progress.Write(string.Create(CultureInfo.InvariantCulture,
             $"All resources healthy. Gateway {gateway}{(app.DashboardPort is int port ? $", dashboard http://localhost:{port}/" : "")}"));
-        return new BenchTarget(gateway, $"{gateway} (own system, state folder {app.StateDirectory})", app, null);
+        return new BenchTarget(
+            gateway, $"{gateway} (own system, state folder {app.StateDirectory})", app, null, app.GetConnectionString("sitdb"), flushDelay ?? DefaultFlushDelay);
     }
 
     public async ValueTask DisposeAsync()

@@ -10,7 +10,7 @@ namespace SitMessenger.Bench.Load;
 /// </summary>
 internal static class LoadBenchmark
 {
-    private const int LabelWidth = 20;
+    internal const int LabelWidth = 20;
 
     public static async Task<int> Main(string[] args)
     {
@@ -47,9 +47,11 @@ internal static class LoadBenchmark
         try
         {
             target = options.Url is null
-                ? await BenchTarget.StartOwnAsync(interrupted.Token)
-                : BenchTarget.External(options.Url, options.ApiPid);
-            return await RunAsync(options, target, interrupted.Token);
+                ? await BenchTarget.StartOwnAsync(options.FlushDelay, interrupted.Token)
+                : BenchTarget.External(options.Url, options.ApiPid, options.Database);
+            return options.Pipeline
+                ? await PipelineBenchmark.RunAsync(options, target, interrupted.Token)
+                : await RunAsync(options, target, interrupted.Token);
         }
         catch (SetupException ex)
         {
@@ -181,7 +183,7 @@ internal static class LoadBenchmark
     }
 
     /// <summary>A message of exactly <paramref name="size"/> characters of ordinary text.</summary>
-    private static string Message(int size)
+    internal static string Message(int size)
     {
         const string Text = "The quick brown fox jumps over the lazy dog; SIT Messenger load benchmark. ";
         var builder = new StringBuilder(size + Text.Length);
@@ -257,7 +259,7 @@ internal static class LoadBenchmark
                 $"  {name,-LabelWidth}{before,16:N0}{latency.P50,10:0.00}{latency.P99,10:0.00}{latency.Max,10:0.00}"));
     }
 
-    private static void WriteMemory(BenchTarget target, ProcessMemory? memory)
+    internal static void WriteMemory(BenchTarget target, ProcessMemory? memory)
     {
         Console.WriteLine();
         Console.WriteLine("Api memory (at the end)");
@@ -274,7 +276,7 @@ internal static class LoadBenchmark
         }
     }
 
-    private static void WriteErrors(string label, ErrorTally errors)
+    internal static void WriteErrors(string label, ErrorTally errors)
     {
         if (errors.Total == 0)
         {
@@ -289,9 +291,9 @@ internal static class LoadBenchmark
         }
     }
 
-    private static void Row(string label, string value) => Console.WriteLine($"  {label.PadRight(LabelWidth)}{value}");
+    internal static void Row(string label, string value) => Console.WriteLine($"  {label.PadRight(LabelWidth)}{value}");
 
-    private static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+    internal static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
-    private static string Ms(double value) => double.IsNaN(value) ? "-" : string.Create(CultureInfo.InvariantCulture, $"{value,8:0.00} ms");
+    internal static string Ms(double value) => double.IsNaN(value) ? "-" : string.Create(CultureInfo.InvariantCulture, $"{value,8:0.00} ms");
 }

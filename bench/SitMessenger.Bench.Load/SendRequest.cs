@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text.Json;
 
 namespace SitMessenger.Bench.Load;
 
@@ -27,8 +28,11 @@ internal sealed class SendRequest
 
     public string Description { get; }
 
-    /// <summary>Sends and reads the whole answer. Success is any 2xx; otherwise the status and the start of the body.</summary>
-    public async Task<SendOutcome> SendAsync(HttpClient http, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends and reads the whole answer. Success is any 2xx; otherwise the status and the start of the body. With
+    /// <paramref name="readSeq"/> (POST only) a success also carries the message's seq from the answer.
+    /// </summary>
+    public async Task<SendOutcome> SendAsync(HttpClient http, CancellationToken cancellationToken, bool readSeq = false)
     {
         using var request = new HttpRequestMessage(_method, _path);
         request.Headers.Authorization = _authorization;
@@ -38,17 +42,42 @@ internal sealed class SendRequest
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
         if (response.IsSuccessStatusCode)
         {
-            return SendOutcome.Success;
+            return readSeq ? await SeqOutcomeAsync(response, cancellationToken) : SendOutcome.Success;
         }
 
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
         return new SendOutcome(false, response.StatusCode, Json.Shorten(body));
+    }
+
+    private static async Task<SendOutcome> SeqOutcomeAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        try
+        {
+            using var document = JsonDocument.Parse(bytes);
+            if (document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("seq", out var seq) && seq.TryGetInt64(out var value) && value > 0)
+            {
+                return SendOutcome.Success with { Seq = value };
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return new SendOutcome(false, response.StatusCode, Json.Shorten(System.Text.Encoding.UTF8.GetString(bytes)))
+        {
+            KeyOverride = string.Create(CultureInfo.InvariantCulture, $"{(int)response.StatusCode} without a seq"),
+        };
     }
 }
 
 internal readonly record struct SendOutcome(bool Succeeded, HttpStatusCode Status, string? Body)
 {
     public static readonly SendOutcome Success = new(true, HttpStatusCode.OK, null);
+
+    /// <summary>The sent message's sequence number in its chat, when asked for (0 otherwise).</summary>
+    public long Seq { get; init; }
 
     /// <summary>What the error tally counts it under: the status ("404 NotFound"), or a transport failure's kind.</summary>
     public string? KeyOverride { get; init; }

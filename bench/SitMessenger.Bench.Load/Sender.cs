@@ -67,13 +67,13 @@ internal sealed class Sender(SendRequest request)
     }
 
     /// <summary>One send; a transport failure becomes an outcome too (keyed by what went wrong). Null when cancelled.</summary>
-    public static async Task<SendOutcome?> SendOnceAsync(SendRequest request, HttpClient http, CancellationToken cancellationToken)
+    public static async Task<SendOutcome?> SendOnceAsync(SendRequest request, HttpClient http, CancellationToken cancellationToken, bool readSeq = false)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(http);
         try
         {
-            return await request.SendAsync(http, cancellationToken);
+            return await request.SendAsync(http, cancellationToken, readSeq);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -66,11 +66,11 @@ internal static class Workloads
         return new MainRunResult(latency, perSecond, senders.Sum(s => s.WarmupSucceeded), errors, warmupErrors);
     }
 
-    /// <summary>Sends <paramref name="count"/> messages into one chat with <paramref name="concurrency"/> concurrent posts; progress every 10 %.</summary>
+    /// <summary>Sends <paramref name="count"/> messages into one chat with <paramref name="concurrency"/> concurrent posts; progress every 10 % (unless quiet).</summary>
     public static async Task<PrefillResult> PrefillAsync(
-        HttpClient http, SendRequest post, int count, int concurrency, CancellationToken cancellationToken)
+        HttpClient http, SendRequest post, int count, int concurrency, CancellationToken cancellationToken, string label = "prefill", bool quiet = false)
     {
-        Progress.Write(string.Create(CultureInfo.InvariantCulture, $"Prefill: {count:N0} messages into one chat, {concurrency} concurrent posts"));
+        Progress.Write(string.Create(CultureInfo.InvariantCulture, $"{char.ToUpperInvariant(label[0])}{label[1..]}: {count:N0} messages into one chat, {concurrency} concurrent posts"));
         var start = Stopwatch.GetTimestamp();
         var step = Math.Max(1, count / 10);
         long next = 0;
@@ -100,11 +100,11 @@ internal static class Workloads
                 }
 
                 var finished = Interlocked.Increment(ref done);
-                if (finished % step == 0 || finished == count)
+                if (!quiet && (finished % step == 0 || finished == count))
                 {
                     var elapsed = Stopwatch.GetElapsedTime(start);
                     Progress.Write(string.Create(CultureInfo.InvariantCulture,
-                        $"prefill {finished * 100 / count,3}%: {finished:N0}/{count:N0} in {elapsed.TotalSeconds:0.0} s ({finished / elapsed.TotalSeconds:N0}/s), {Interlocked.Read(ref failed):N0} errors"));
+                        $"{label} {finished * 100 / count,3}%: {finished:N0}/{count:N0} in {elapsed.TotalSeconds:0.0} s ({finished / elapsed.TotalSeconds:N0}/s), {Interlocked.Read(ref failed):N0} errors"));
                 }
             }
 
