@@ -27,6 +27,7 @@ var api = builder.AddProject<Projects.SitMessenger_Api>("api")
     .WithEnvironment("ChatKeyRing__ActiveKeyId", "k1")
     .WithEnvironment("Segments__Root", segmentRoot)
     .WithEnvironment("Flush__Delay", flushDelay)
+    .WithReplicas(builder.Options.ApiReplicas)
     .WaitFor(cache)
     .WaitFor(messaging)
     .WaitForCompletion(migrations);

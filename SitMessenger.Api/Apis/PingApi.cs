@@ -2,6 +2,9 @@ namespace SitMessenger.Api.Apis;
 
 internal static class PingApi
 {
+    /// <summary>Which Api process answered: tells replicas apart behind the Gateway.</summary>
+    private static readonly string Instance = $"{Environment.MachineName}:{Environment.ProcessId}";
+
     public static IEndpointRouteBuilder MapPingApi(this IEndpointRouteBuilder app)
     {
         // The web client calls this to see the backend is there; it echoes the id it sent.
@@ -11,7 +14,7 @@ internal static class PingApi
 
         // For operators checking a proxy chain: the client address, scheme and host as the Api understood them.
         app.MapGet("/api/v1/ping/request/", (HttpContext http) => TypedResults.Ok(new RequestSeenResponse(
-                http.Connection.RemoteIpAddress?.ToString(), http.Request.Scheme, http.Request.Host.Value)))
+                http.Connection.RemoteIpAddress?.ToString(), http.Request.Scheme, http.Request.Host.Value, Instance)))
             .AllowAnonymous().WithTags("Diagnostics").WithSummary("What the Api sees of this request after the Gateway");
         return app;
     }
@@ -19,4 +22,4 @@ internal static class PingApi
 
 internal sealed record PingResponse(string? Id);
 
-internal sealed record RequestSeenResponse(string? ClientAddress, string Scheme, string? Host);
+internal sealed record RequestSeenResponse(string? ClientAddress, string Scheme, string? Host, string Instance);

@@ -17,6 +17,9 @@ public sealed class AppHostOptions
     /// <summary>The dashboard's port. 0 picks a free port; -1 turns the dashboard off.</summary>
     public int DashboardPort { get; set; } = 18888;
 
+    /// <summary>How many Api processes run behind the Gateway.</summary>
+    public int ApiReplicas { get; set; } = 1;
+
     /// <summary>Folders searched for server binaries, separated by ':'. Defaults to PATH plus Debian's private folders.</summary>
     public string? BinarySearchPath { get; set; }
 

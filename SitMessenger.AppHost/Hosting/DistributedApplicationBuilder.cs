@@ -73,6 +73,17 @@ public sealed class DistributedApplicationBuilder
             parameter.Resolve(Configuration[$"Parameters:{parameter.Name}"] ?? secrets.GetOrCreate(parameter.Name));
         }
 
+        foreach (var project in _resources.OfType<ProjectResource>().ToList())
+        {
+            project.Instances.Add(project);
+            for (var index = 1; index < project.Replicas; index++)
+            {
+                var replica = project.CreateReplica(index);
+                project.Instances.Add(replica);
+                _resources.Insert(_resources.IndexOf(project) + index, replica);
+            }
+        }
+
         foreach (var endpoint in _resources.SelectMany(r => r.Endpoints).Where(e => e.Port == 0))
         {
             endpoint.Port = PortAllocator.GetFreePort();

@@ -23,6 +23,26 @@ public sealed class ProjectResource(string name, IProjectMetadata project) : Res
 
     public IProjectMetadata Project { get; } = project;
 
+    /// <summary>How many processes run this service; each gets its own port and all are given to service discovery.</summary>
+    public int Replicas { get; internal set; } = 1;
+
+    /// <summary>The name the service is known by (the same for all its replicas).</summary>
+    public string ServiceName { get; private init; } = name;
+
+    /// <summary>This resource and its extra replicas, in order; filled when the application is built.</summary>
+    internal List<ProjectResource> Instances { get; } = [];
+
+    /// <summary>A further process of this service: same project, configuration and dependencies, its own port.</summary>
+    internal ProjectResource CreateReplica(int index)
+    {
+        var replica = new ProjectResource($"{Name}-{index}", Project) { ServiceName = ServiceName, Overrides = Overrides };
+        replica.WaitsForHealthy.AddRange(WaitsForHealthy);
+        replica.WaitsForCompletion.AddRange(WaitsForCompletion);
+        replica.EnvironmentCallbacks.AddRange(EnvironmentCallbacks);
+        replica.Endpoints.AddRange(Endpoints.Select(e => new EndpointAnnotation(e.Name, e.Scheme, 0, isExternal: false, e.IsInternal)));
+        return replica;
+    }
+
     /// <summary>Configuration given to this service over what the model sets (applied last, so it wins).</summary>
     internal IConfiguration? Overrides { get; set; }
 
@@ -60,7 +80,7 @@ public sealed class ProjectResource(string name, IProjectMetadata project) : Res
         environment["DOTNET_ENVIRONMENT"] = context.EnvironmentName;
         environment["ASPNETCORE_ENVIRONMENT"] = context.EnvironmentName;
         environment["ASPNETCORE_URLS"] = string.Join(';', Endpoints.Select(e => e.Url.ToString().TrimEnd('/')));
-        environment["OTEL_SERVICE_NAME"] = Name;
+        environment["OTEL_SERVICE_NAME"] = ServiceName;
         environment["OTEL_RESOURCE_ATTRIBUTES"] = $"service.instance.id={Guid.NewGuid():N}";
         environment["Logging__Console__FormatterName"] = "simple";
         environment["Logging__Console__FormatterOptions__SingleLine"] = "true";

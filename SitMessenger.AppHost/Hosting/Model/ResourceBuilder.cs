@@ -39,9 +39,12 @@ public sealed class ResourceBuilder<T>(DistributedApplicationBuilder application
         var target = other.Resource;
         Resource.EnvironmentCallbacks.Add(env =>
         {
-            foreach (var endpoint in target.Endpoints)
+            for (var replica = 0; replica < target.Instances.Count; replica++)
             {
-                env[$"services__{target.Name}__{endpoint.Name}__0"] = endpoint.Url.ToString().TrimEnd('/');
+                foreach (var endpoint in target.Instances[replica].Endpoints)
+                {
+                    env[$"services__{target.Name}__{endpoint.Name}__{replica}"] = endpoint.Url.ToString().TrimEnd('/');
+                }
             }
         });
         return this;
@@ -75,6 +78,19 @@ public sealed class ResourceBuilder<T>(DistributedApplicationBuilder application
         }
 
         Resource.Endpoints.Add(new EndpointAnnotation(name, scheme, port, isExternal, isInternal));
+        return this;
+    }
+
+    /// <summary>Runs the service as several processes (load-balanced by the Gateway through service discovery).</summary>
+    public ResourceBuilder<T> WithReplicas(int replicas)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(replicas, 1);
+        if (Resource is not ProjectResource project)
+        {
+            throw new InvalidOperationException($"{Resource.Name}: only .NET services run as replicas here.");
+        }
+
+        project.Replicas = replicas;
         return this;
     }
 

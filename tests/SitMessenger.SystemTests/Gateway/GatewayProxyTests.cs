@@ -88,6 +88,19 @@ public sealed class GatewayProxyTests(SitMessengerAppFixture fixture)
     }
 
     [Fact]
+    public async Task Requests_are_spread_over_the_api_replicas()
+    {
+        var instances = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < 40 && instances.Count < 2; i++)
+        {
+            var seen = await fixture.Gateway.GetFromJsonAsync<JsonElement>(new Uri("/api/v1/ping/request/", UriKind.Relative));
+            instances.Add(seen.GetProperty("instance").GetString()!);
+        }
+
+        Assert.Equal(2, instances.Count);
+    }
+
+    [Fact]
     public async Task Too_many_login_calls_answer_429_with_retry_after_and_recover()
     {
         // The fixture allows 60 auth calls per 10 s per address: exhaust them with cheap token checks.

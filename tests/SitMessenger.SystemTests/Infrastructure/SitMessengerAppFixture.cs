@@ -18,6 +18,8 @@ public sealed class SitMessengerAppFixture : IAsyncLifetime
         App = DistributedApplicationTestingBuilder.Create<Program>(new Dictionary<string, string?>
         {
             ["SitMessenger:FlushDelay"] = "00:00:03",
+            // Two Api processes behind the Gateway, as in production: every test also checks they agree.
+            ["AppHost:ApiReplicas"] = "2",
             // Every test comes from 127.0.0.1: lift the per-address and per-user limits that bulk tests would hit, and
             // shorten the login window so the rate-limit test recovers quickly.
             ["Services:gateway:RateLimits:PerAddress:PermitLimit"] = "1000000",
