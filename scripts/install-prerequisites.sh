@@ -2,7 +2,8 @@
 # Installs the Debian packages SIT Messenger runs and tests against, when they are missing.
 set -euo pipefail
 
-packages=(postgresql redis-server rabbitmq-server)
+# pebble: Let's Encrypt's test ACME server (with pebble-challtestsrv), for the Gateway's certificate tests.
+packages=(postgresql redis-server rabbitmq-server pebble)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
