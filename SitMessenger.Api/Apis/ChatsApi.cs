@@ -34,7 +34,7 @@ internal static class ChatsApi
 
     private static async Task<Results<Created<ChatSummaryResponse>, BadRequest<Dictionary<string, string[]>>>> CreateChatAsync(
         CreateChatRequest? body, HttpContext http, ChatStore store, UserStore users, ChatMessageService messages,
-        ChatMessageCipher cipher, PendingMessageCache cache, TimeProvider time, CancellationToken cancellationToken)
+        ChatMessageCipher cipher, PendingMessageCache cache, ChatFlushRequests flushRequests, TimeProvider time, CancellationToken cancellationToken)
     {
         var errors = new FieldErrors();
         var owners = UserIdList.Parse("owner", body?.Owner, errors);
@@ -61,6 +61,7 @@ internal static class ChatsApi
         var first = cipher.Encrypt(dataKey, ChatMessage.Beginning(now));
         var chat = await store.CreateAsync(chatId, members, cipher.KeyRing.Wrap(dataKey), now, first, cancellationToken);
         cache.Add(chatId, new EncryptedMessage(1, first));
+        flushRequests.Request(chatId);
         return TypedResults.Created($"/api/v1/chat/{chat.Id}/", new ChatSummaryResponse(chat.Id, chat.Created, chat.Updated, [.. members.Order()]));
     }
 

@@ -41,6 +41,8 @@ internal sealed class BenchOptions
           --pipeline-messages N    1: messages prefilled into one chat, then drained (default 20000; 0 = skip)
           --rate N                 2: messages/s offered by an open-loop (timer-paced) sender (default 1000) for
                                    --duration seconds (0 = skip) into --chats chats (default 32)
+          --max-in-flight N        2: sends the open-loop sender keeps in flight at most (default 64); when the
+                                   system is slower than the rate, sends start late and the achieved rate drops
           --big-chat N             3: messages in the long chat (default 100000; 0 = skip); the short one has 100
           --reads N                3: sequential reads of each chat per request kind, interleaved (default 300)
           (--prefill-concurrency sets the concurrent posts of the fills in 1 and 3; --warmup does not apply;
@@ -90,6 +92,8 @@ internal sealed class BenchOptions
     public int PipelineMessages { get; private set; } = 20_000;
 
     public int Rate { get; private set; } = 1000;
+
+    public int MaxInFlight { get; private set; } = 64;
 
     public int BigChat { get; private set; } = 100_000;
 
@@ -196,6 +200,9 @@ internal sealed class BenchOptions
                     break;
                 case "--rate":
                     options.Rate = Integer(name, value, 1, 1_000_000);
+                    break;
+                case "--max-in-flight":
+                    options.MaxInFlight = Integer(name, value, 1, 10_000);
                     break;
                 case "--big-chat":
                     options.BigChat = Integer(name, value, 0, 100_000_000);

@@ -20,7 +20,7 @@ internal static class PipelineBenchmark
     {
         var database = target.Database ?? throw new SetupException("--pipeline needs the database (--database with --url).");
         await using var probe = new FlushProbe(database);
-        var connections = Math.Max(options.PrefillConcurrency, PipelineWorkloads.SteadyMaxInFlight) + 8;
+        var connections = Math.Max(options.PrefillConcurrency, options.MaxInFlight) + 8;
         using var handler = new SocketsHttpHandler
         {
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
@@ -102,7 +102,7 @@ internal static class PipelineBenchmark
             WriteFlushThroughput(options, result);
             var afterEnd = result.AtSendEnd;
             summary.Append(CultureInfo.InvariantCulture,
-                $"; flush of {result.Prefill.Succeeded:N0}: {Rate(result.MovedTotal, result.BeforeFirstSegment?.At ?? 0, result.Final.At)} msg/s overall, {Rate(afterEnd.Segmented - result.Baseline.Segmented, result.BeforeFirstSegment?.At ?? 0, afterEnd.At)} during sending, {Rate(result.Final.Segmented - afterEnd.Segmented, afterEnd.At, result.Final.At)} after, ");
+                $"; flush of {result.Prefill.Succeeded:N0}: {Rate(result.MovedTotal, result.BeforeFirstSegment?.At ?? 0, result.Final.At)} msg/s overall, {Rate(afterEnd.Segmented - result.Baseline.Segmented, result.BeforeFirstSegment?.At ?? 0, afterEnd.At)} during sending, {Rate(result.Final.Segmented - afterEnd.Segmented, afterEnd.At, result.Final.At)} after, largest burst {(result.LargestBurst is { Seconds: > 0 } burst ? (burst.Moved / burst.Seconds).ToString("N0", CultureInfo.InvariantCulture) : "-")}, ");
             summary.Append(result.Drained
                 ? string.Create(CultureInfo.InvariantCulture, $"drained {FlushThroughputResult.Seconds(result.SendEnd, result.Final.At):0.0} s after the last send")
                 : "NOT drained");
@@ -112,7 +112,7 @@ internal static class PipelineBenchmark
         if (steadyChats.Count > 0)
         {
             var result = await PipelineWorkloads.SteadyRateAsync(
-                http, probe, steadyChats, options.Rate, TimeSpan.FromSeconds(options.DurationSeconds), budget + TimeSpan.FromMinutes(3), cancellationToken);
+                http, probe, steadyChats, options.Rate, TimeSpan.FromSeconds(options.DurationSeconds), options.MaxInFlight, budget + TimeSpan.FromMinutes(3), cancellationToken);
             WriteSteadyRate(result);
             var e = result.EndToEnd;
             var s = result.SendLatency;
@@ -184,12 +184,14 @@ internal static class PipelineBenchmark
         var afterMoved = r.Final.Segmented - atEnd.Segmented;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {"",-LoadBenchmark.LabelWidth}{"moved",10}{"seconds",10}{"msgs/s",10}   window"));
-        Window("during sending", duringMoved, from is long a && a < atEnd.At ? a : null, atEnd.At,
+        Window("during sending", duringMoved, from is long a && a < atEnd.At ? FlushThroughputResult.Seconds(a, atEnd.At) : double.NaN,
             "from the last sample before the first segment to the last sample while sending");
-        Window("after sending", afterMoved, atEnd.At, r.Final.At,
+        Window("after sending", afterMoved, FlushThroughputResult.Seconds(atEnd.At, r.Final.At),
             r.Drained ? "from that sample to the first with nothing pending" : "from that sample to the last one (NOT drained)");
-        Window("overall", r.MovedTotal, from, r.Final.At, "first segment to drained");
-        Row("peak (1 s window)", string.Create(CultureInfo.InvariantCulture, $"{r.PeakPerSecond:N0} msgs/s"));
+        Window("overall", r.MovedTotal, from is long o ? FlushThroughputResult.Seconds(o, r.Final.At) : double.NaN, "first segment to drained");
+        Window("largest burst", r.LargestBurst?.Moved ?? 0, r.LargestBurst?.Seconds ?? double.NaN,
+            "consecutive samples with segments growing, from the sample before: the Worker's speed with a backlog (lower bound)");
+        Row("peak (1 s window)", string.Create(CultureInfo.InvariantCulture, $"{r.PeakPerSecond:N0} msgs/s (most moved between two samples at least 1 s apart, per second)"));
         Row("time to drain", r.Drained
             ? string.Create(CultureInfo.InvariantCulture,
                 $"{FlushThroughputResult.Seconds(r.SendEnd, r.Final.At):0.0} s after the last send, {FlushThroughputResult.Seconds(r.SendStart, r.Final.At):0.0} s after the first")
@@ -197,12 +199,11 @@ internal static class PipelineBenchmark
         Row("in segments", string.Create(CultureInfo.InvariantCulture,
             $"{r.MovedTotal:N0} of the {p.Succeeded:N0} acknowledged ({r.Samples.Count} samples, 200 ms apart: times are within ~0.2 s)"));
 
-        static void Window(string label, long moved, long? start, long end, string what)
+        static void Window(string label, long moved, double seconds, string what)
         {
-            var seconds = start is long s ? FlushThroughputResult.Seconds(s, end) : double.NaN;
             var rate = seconds > 0 ? moved / seconds : double.NaN;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {label,-LoadBenchmark.LabelWidth}{moved,10:N0}{(double.IsNaN(seconds) ? "-" : seconds.ToString("0.0", CultureInfo.InvariantCulture)),10}{(double.IsNaN(rate) ? "-" : rate.ToString("N0", CultureInfo.InvariantCulture)),10}   {what}"));
+                $"  {label,-LoadBenchmark.LabelWidth}{moved,10:N0}{(double.IsNaN(seconds) ? "-" : seconds.ToString("0.00", CultureInfo.InvariantCulture)),10}{(double.IsNaN(rate) ? "-" : rate.ToString("N0", CultureInfo.InvariantCulture)),10}   {what}"));
         }
     }
 
@@ -212,7 +213,7 @@ internal static class PipelineBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"2. End-to-end at a steady rate: {r.Rate:N0} messages/s offered for {r.Duration.TotalSeconds:0} s into {r.Chats} chats (open loop), send to segment"));
         Row("offered", string.Create(CultureInfo.InvariantCulture,
-            $"{r.Scheduled:N0} messages due; {r.Dispatched:N0} sent in time (at most {r.MaxInFlight} in flight; latest start {r.MaxLagMs:0.0} ms behind schedule)"));
+            $"{r.Scheduled:N0} messages due; {r.Dispatched:N0} started within the {r.Duration.TotalSeconds:0} s (at most {r.MaxInFlight} in flight; latest start {r.MaxLagMs:0.0} ms behind schedule)"));
         Row("achieved", string.Create(CultureInfo.InvariantCulture,
             $"{r.Acknowledged:N0} acknowledged = {r.AchievedPerSecond:N1} messages/s{(r.AchievedPerSecond < r.Rate * 0.99 ? " (BELOW the offered rate: the system did not keep up)" : "")}"));
         LoadBenchmark.WriteErrors("send errors", r.Errors);

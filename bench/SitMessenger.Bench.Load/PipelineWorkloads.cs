@@ -71,6 +71,41 @@ internal sealed record FlushThroughputResult(
         }
     }
 
+    /// <summary>
+    /// The run of consecutive samples in which segments grew that moved the most: the messages, and the time from the sample
+    /// before it to its last sample. With a backlog this is the Worker's own speed (a lower bound: the window is widened by
+    /// up to two sample intervals); null when nothing moved.
+    /// </summary>
+    public (long Moved, double Seconds)? LargestBurst
+    {
+        get
+        {
+            (long Moved, double Seconds)? best = null;
+            var previous = Baseline;
+            FlushSample? burstStart = null;
+            foreach (var sample in Samples)
+            {
+                if (sample.Segmented > previous.Segmented)
+                {
+                    burstStart ??= previous;
+                    var moved = sample.Segmented - burstStart.Value.Segmented;
+                    if (best is null || moved > best.Value.Moved)
+                    {
+                        best = (moved, Seconds(burstStart.Value.At, sample.At));
+                    }
+                }
+                else
+                {
+                    burstStart = null;
+                }
+
+                previous = sample;
+            }
+
+            return best;
+        }
+    }
+
     public static double Seconds(long from, long to) => (to - from) / (double)Stopwatch.Frequency;
 }
 
@@ -107,9 +142,6 @@ internal sealed record PipelineChat(string Id, Guid Key, BenchUser Creator, Send
 
 internal static class PipelineWorkloads
 {
-    /// <summary>Phase 2's open-loop sender keeps at most this many sends in flight; past it, sends start late (counted as lag).</summary>
-    public const int SteadyMaxInFlight = 256;
-
     private static readonly TimeSpan FlushSampleInterval = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan MarkSampleInterval = TimeSpan.FromMilliseconds(100);
 
@@ -189,11 +221,12 @@ internal static class PipelineWorkloads
     /// <summary>
     /// Phase 2: sends <paramref name="rate"/> messages a second for <paramref name="duration"/>, message k due at
     /// start + k / rate whatever the answers (open loop), round-robin over the chats; samples the chats' flushed marks
-    /// every 100 ms until every acknowledged message is flushed. A message's end-to-end time is the first sample at
+    /// every 100 ms until every acknowledged message is flushed. At most <paramref name="maxInFlight"/> sends are in flight:
+    /// past it, sends start late (reported as lag) and those not started by the end are not sent. A message's end-to-end time is the first sample at
     /// which its chat's flushed mark reached its seq, minus the moment its send started.
     /// </summary>
     public static async Task<SteadyRateResult> SteadyRateAsync(
-        HttpClient http, FlushProbe probe, IReadOnlyList<PipelineChat> chats, int rate, TimeSpan duration, TimeSpan flushBudget,
+        HttpClient http, FlushProbe probe, IReadOnlyList<PipelineChat> chats, int rate, TimeSpan duration, int maxInFlight, TimeSpan flushBudget,
         CancellationToken cancellationToken)
     {
         var frequency = (double)Stopwatch.Frequency;
@@ -210,7 +243,7 @@ internal static class PipelineWorkloads
         using var stopSampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
 
         Progress.Write(FormattableString.Invariant(
-            $"Steady rate: {rate:N0} messages/s for {duration.TotalSeconds:0} s into {chats.Count} chats (open loop, at most {SteadyMaxInFlight} in flight)"));
+            $"Steady rate: {rate:N0} messages/s for {duration.TotalSeconds:0} s into {chats.Count} chats (open loop, at most {maxInFlight} in flight)"));
         var start = Stopwatch.GetTimestamp();
         var sampler = Task.Run(SampleMarksAsync, cancellationToken);
         var end = start + (long)(duration.TotalSeconds * frequency);
@@ -224,13 +257,11 @@ internal static class PipelineWorkloads
             while (k < scheduled)
             {
                 var now = Stopwatch.GetTimestamp();
-                if (now >= end)
-                {
-                    break; // Whatever is not out by now was not sent: the achieved rate says so.
-                }
-
-                var due = Math.Min(scheduled, (long)((now - start) * rate / frequency) + 1);
-                while (k < due && Volatile.Read(ref inFlight) < SteadyMaxInFlight)
+                // Every message is due before the end: at the end, start those this loop has not reached yet (late, if
+                // the in-flight limit allows); whatever is still not out was not sent, and the achieved rate says so.
+                var over = now >= end;
+                var due = over ? scheduled : Math.Min(scheduled, (long)((now - start) * rate / frequency) + 1);
+                while (k < due && Volatile.Read(ref inFlight) < maxInFlight)
                 {
                     var dueAt = start + (long)(k * frequency / rate);
                     maxLag = Math.Max(maxLag, (now - dueAt) * 1000.0 / frequency);
@@ -238,6 +269,11 @@ internal static class PipelineWorkloads
                     var chat = (int)(k % chats.Count);
                     sends.Add(Task.Run(() => SendOneAsync(chat), cancellationToken));
                     k++;
+                }
+
+                if (over)
+                {
+                    break;
                 }
 
                 if (Stopwatch.GetElapsedTime(lastReport) >= TimeSpan.FromSeconds(5))
@@ -290,7 +326,7 @@ internal static class PipelineWorkloads
 
         var intervals = marks.Count > 1 ? (marks[^1].At - marks[0].At) * 1000.0 / frequency / (marks.Count - 1) : double.NaN;
         return new SteadyRateResult(
-            rate, chats.Count, duration, scheduled, k, acknowledged, errors, LatencySummary.From([latencies]), maxLag, SteadyMaxInFlight,
+            rate, chats.Count, duration, scheduled, k, acknowledged, errors, LatencySummary.From([latencies]), maxLag, maxInFlight,
             LatencySummary.From([endToEnd]), notFlushed,
             allFlushedAt is long flushedAt ? Stopwatch.GetElapsedTime(sendingDone, flushedAt) : TimeSpan.MinValue,
             marks.Count, intervals);
