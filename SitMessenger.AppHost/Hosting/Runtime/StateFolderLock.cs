@@ -87,7 +87,11 @@ internal sealed class StateFolderLock : IDisposable
             {
                 var commandLine = File.ReadAllText(Path.Combine(entry, "cmdline")).Replace('\0', ' ').Trim();
                 var environment = File.ReadAllText(Path.Combine(entry, "environ"));
-                if (commandLine.Contains(stateDirectory, StringComparison.Ordinal) || environment.Contains(stateDirectory, StringComparison.Ordinal))
+                // Redis rewrites its command line and environment for its process title; its working folder stays.
+                var workingFolder = File.ResolveLinkTarget(Path.Combine(entry, "cwd"), returnFinalTarget: false)?.FullName ?? "";
+                if (commandLine.Contains(stateDirectory, StringComparison.Ordinal)
+                    || environment.Contains(stateDirectory, StringComparison.Ordinal)
+                    || workingFolder.StartsWith(stateDirectory, StringComparison.Ordinal))
                 {
                     found.Add((pid, commandLine));
                 }

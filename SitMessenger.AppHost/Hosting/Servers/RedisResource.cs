@@ -48,7 +48,11 @@ public sealed class RedisResource(string name, ParameterResource password) : Res
     }
 
     ProcessStartInfo IRunnableResource.CreateStartInfo(RunContext context) =>
-        new(context.Binaries.Find(RedisServer, Name)) { ArgumentList = { Path.Combine(context.DataDirectoryFor(Name), "redis.conf") } };
+        new(context.Binaries.Find(RedisServer, Name))
+        {
+            ArgumentList = { Path.Combine(context.DataDirectoryFor(Name), "redis.conf") },
+            WorkingDirectory = context.DataDirectoryFor(Name),
+        };
 
     async Task<HealthStatus> IRunnableResource.CheckHealthAsync(CancellationToken cancellationToken)
     {

@@ -32,7 +32,11 @@ internal static class StateFolders
             {
                 var commandLine = File.ReadAllText(Path.Combine(entry, "cmdline")).Replace('\0', ' ');
                 var environment = File.ReadAllText(Path.Combine(entry, "environ"));
-                if (commandLine.Contains(stateDirectory, StringComparison.Ordinal) || environment.Contains(stateDirectory, StringComparison.Ordinal))
+                // Redis rewrites its command line and environment (process title); its working folder gives it away.
+                var workingFolder = File.ResolveLinkTarget(Path.Combine(entry, "cwd"), returnFinalTarget: false)?.FullName ?? "";
+                if (commandLine.Contains(stateDirectory, StringComparison.Ordinal)
+                    || environment.Contains(stateDirectory, StringComparison.Ordinal)
+                    || workingFolder.StartsWith(stateDirectory, StringComparison.Ordinal))
                 {
                     found.Add($"{pid}: {commandLine.Trim()}");
                 }
