@@ -10,7 +10,7 @@ namespace SitMessenger.Api.Infrastructure;
 /// bad JSON 400, wrong media type 415, oversize 413, PostgreSQL unreachable 503. Nothing is half-done on these
 /// paths: every write is a single statement or transaction that either committed before the answer or did not.
 /// </summary>
-internal sealed partial class DrfExceptionHandler(ILogger<DrfExceptionHandler> logger) : IExceptionHandler
+internal sealed partial class DrfExceptionHandler(NpgsqlDataSource database, ILogger<DrfExceptionHandler> logger) : IExceptionHandler
 {
     public const string StoreUnavailable = "The message store is unavailable; nothing was saved. Try again shortly.";
 
@@ -26,6 +26,9 @@ internal sealed partial class DrfExceptionHandler(ILogger<DrfExceptionHandler> l
         if (status == StatusCodes.Status503ServiceUnavailable)
         {
             httpContext.Response.Headers.RetryAfter = "5";
+            // After a PostgreSQL restart every idle pooled connection is dead; drop them all at the first failure
+            // instead of letting each one fail a request of its own.
+            database.Clear();
         }
 
         await httpContext.Response.WriteAsJsonAsync(body, body.GetType(), cancellationToken);

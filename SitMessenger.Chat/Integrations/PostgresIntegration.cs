@@ -16,7 +16,15 @@ public static class PostgresIntegration
             ?? throw new InvalidOperationException(
                 $"Connection string '{connectionName}' is missing: set ConnectionStrings__{connectionName} (the AppHost does this for local runs).");
 
-        builder.Services.AddNpgsqlDataSource(connectionString);
+        var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        if (settings.KeepAlive == 0)
+        {
+            // Idle pooled connections are probed, so after a PostgreSQL restart the dead ones leave the pool within
+            // seconds instead of each failing the next request that draws it.
+            settings.KeepAlive = 5;
+        }
+
+        builder.Services.AddNpgsqlDataSource(settings.ConnectionString);
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>($"postgres-{connectionName}");
         builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddNpgsql());
         return builder;
