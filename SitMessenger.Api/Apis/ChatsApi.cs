@@ -33,8 +33,7 @@ internal static class ChatsApi
     }
 
     private static async Task<Results<Created<ChatSummaryResponse>, BadRequest<Dictionary<string, string[]>>>> CreateChatAsync(
-        CreateChatRequest? body, HttpContext http, ChatStore store, UserStore users, ChatMessageService messages,
-        ChatMessageCipher cipher, PendingMessageCache cache, ChatFlushRequests flushRequests, TimeProvider time, CancellationToken cancellationToken)
+        CreateChatRequest? body, HttpContext http, UserStore users, ChatMessageService messages, CancellationToken cancellationToken)
     {
         var errors = new FieldErrors();
         var owners = UserIdList.Parse("owner", body?.Owner, errors);
@@ -55,13 +54,7 @@ internal static class ChatsApi
         }
 
         var members = owners.Append(http.User.UserId()).Distinct().ToList();
-        var chatId = Guid.CreateVersion7();
-        var dataKey = cipher.KeyRing.NewDataKey();
-        var now = new DateTime(time.GetUtcNow().UtcDateTime.Ticks / 10 * 10, DateTimeKind.Utc);
-        var first = cipher.Encrypt(dataKey, ChatMessage.Beginning(now));
-        var chat = await store.CreateAsync(chatId, members, cipher.KeyRing.Wrap(dataKey), now, first, cancellationToken);
-        cache.Add(chatId, new EncryptedMessage(1, first));
-        flushRequests.Request(chatId);
+        var chat = await messages.CreateChatAsync(members, cancellationToken);
         return TypedResults.Created($"/api/v1/chat/{chat.Id}/", new ChatSummaryResponse(chat.Id, chat.Created, chat.Updated, [.. members.Order()]));
     }
 

@@ -20,6 +20,22 @@ internal sealed class ChatMessageService(
 {
     public const int MaxMessageLength = 3750;
 
+    /// <summary>
+    /// A new chat with a data key of its own (stored only wrapped) and its first line, "Beginning of messages",
+    /// pending like any message, so the first flush writes it into the chat's first segment.
+    /// </summary>
+    public async Task<ChatRecord> CreateChatAsync(IReadOnlyCollection<Guid> members, CancellationToken cancellationToken)
+    {
+        var chatId = Guid.CreateVersion7();
+        var dataKey = cipher.KeyRing.NewDataKey();
+        var now = TruncateToMicroseconds(time.GetUtcNow().UtcDateTime);
+        var first = cipher.Encrypt(dataKey, ChatMessage.Beginning(now));
+        var chat = await store.CreateAsync(chatId, members, cipher.KeyRing.Wrap(dataKey), now, first, cancellationToken);
+        cache.Add(chatId, new EncryptedMessage(1, first));
+        flushRequests.Request(chatId);
+        return chat;
+    }
+
     /// <summary>Null when the chat is not the sender's (or does not exist). Returns only once the message is durable.</summary>
     public async Task<SentMessage?> SendAsync(Guid chatId, Guid senderId, string senderName, string text, CancellationToken cancellationToken)
     {

@@ -30,6 +30,23 @@ internal sealed class BenchTarget : IAsyncDisposable
 
     public Uri Gateway { get; }
 
+    /// <summary>A client for the Gateway with room for every concurrent request the run makes (it owns its handler).</summary>
+    public HttpClient CreateClient(int connections) => new(
+        new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+            MaxConnectionsPerServer = connections,
+            UseCookies = false,
+            AllowAutoRedirect = false,
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+        },
+        disposeHandler: true)
+    {
+        BaseAddress = Gateway,
+        Timeout = TimeSpan.FromSeconds(30),
+    };
+
     /// <summary>PostgreSQL's connection string (Npgsql keywords): the own system's, or --database; null when not known.</summary>
     public string? Database { get; }
 

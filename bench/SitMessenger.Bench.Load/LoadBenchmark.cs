@@ -76,16 +76,7 @@ internal static class LoadBenchmark
     private static async Task<int> RunAsync(BenchOptions options, BenchTarget target, CancellationToken cancellationToken)
     {
         var connections = Math.Max(options.Senders, options.PrefillConcurrency) + 8;
-        using var handler = new SocketsHttpHandler
-        {
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-            MaxConnectionsPerServer = connections,
-            UseCookies = false,
-            AllowAutoRedirect = false,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-        };
-        using var http = new HttpClient(handler, disposeHandler: false) { BaseAddress = target.Gateway, Timeout = TimeSpan.FromSeconds(30) };
+        using var http = target.CreateClient(connections);
 
         // Setup: users (throttled: at most 8, two attempts each), then the chats.
         var setup = new SetupClient(http);

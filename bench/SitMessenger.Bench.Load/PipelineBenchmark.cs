@@ -21,16 +21,7 @@ internal static class PipelineBenchmark
         var database = target.Database ?? throw new SetupException("--pipeline needs the database (--database with --url).");
         await using var probe = new FlushProbe(database);
         var connections = Math.Max(options.PrefillConcurrency, options.MaxInFlight) + 8;
-        using var handler = new SocketsHttpHandler
-        {
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-            MaxConnectionsPerServer = connections,
-            UseCookies = false,
-            AllowAutoRedirect = false,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-        };
-        using var http = new HttpClient(handler, disposeHandler: false) { BaseAddress = target.Gateway, Timeout = TimeSpan.FromSeconds(30) };
+        using var http = target.CreateClient(connections);
 
         // Setup: users (throttled: at most 8, two attempts each), every chat of every phase, then wait until their first
         // lines ("Beginning of messages", pending from creation) are in segments, so each phase starts from a quiet system.
