@@ -15,6 +15,7 @@ var app = builder.Build();
 app.UseForwardedHeaders();
 app.UseExceptionHandler();
 app.UseDrfStatusPages();
+app.UseRequestBodyLimit();
 app.UseCors(ApiServiceExtensions.CorsPolicy);
 app.UseWebSockets();
 app.UseAuthentication();

@@ -17,6 +17,7 @@ app.UseGatewayTls();
 app.UseSecurityHeaders();
 app.MapDefaultEndpoints();
 app.UseRateLimiter();
+app.UseRequestBodyLimit();
 app.MapReverseProxy();
 
 app.Run();

@@ -26,7 +26,7 @@ internal static class ApiServiceExtensions
     public static WebApplicationBuilder AddSitMessengerApi(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+        builder.AddRequestBodyLimit(MaxRequestBodyBytes);
 
         services.ConfigureHttpJsonOptions(json =>
         {
@@ -179,7 +179,7 @@ internal static class ApiServiceExtensions
                 StatusCodes.Status404NotFound => DrfErrors.NotFoundDetail,
                 StatusCodes.Status405MethodNotAllowed => $"Method \"{context.HttpContext.Request.Method}\" not allowed.",
                 StatusCodes.Status403Forbidden => "You do not have permission to perform this action.",
-                // Routing answers these itself (content-type matching, Kestrel's body limit) without an exception.
+                // Answered without an exception: content-type matching by routing, the body limit before the body is read.
                 StatusCodes.Status413PayloadTooLarge => "Request body is too large.",
                 StatusCodes.Status415UnsupportedMediaType => $"Unsupported media type \"{context.HttpContext.Request.ContentType}\" in request.",
                 _ => null,

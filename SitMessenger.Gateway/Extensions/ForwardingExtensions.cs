@@ -27,12 +27,8 @@ internal static class ForwardingExtensions
 
         builder.Services.AddSingleton(new TrustedProxies(builder.Configuration.GetSection("Gateway:KnownProxies").Get<string[]>()?.Length > 0));
 
-        var maxBody = builder.Configuration.GetValue<long?>("Gateway:MaxRequestBodyBytes") ?? DefaultMaxRequestBodyBytes;
-        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel =>
-        {
-            kestrel.Limits.MaxRequestBodySize = maxBody;
-            kestrel.AddServerHeader = false;
-        });
+        builder.AddRequestBodyLimit(builder.Configuration.GetValue<long?>("Gateway:MaxRequestBodyBytes") ?? DefaultMaxRequestBodyBytes);
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
         return builder;
     }
 
