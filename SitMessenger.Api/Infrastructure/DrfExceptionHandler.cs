@@ -26,9 +26,13 @@ internal sealed partial class DrfExceptionHandler(NpgsqlDataSource database, ILo
         if (status == StatusCodes.Status503ServiceUnavailable)
         {
             httpContext.Response.Headers.RetryAfter = "5";
-            // After a PostgreSQL restart every idle pooled connection is dead; drop them all at the first failure
-            // instead of letting each one fail a request of its own.
-            database.Clear();
+            if (!IsConnectionLimit(exception))
+            {
+                // After a PostgreSQL restart every idle pooled connection is dead; drop them all at the first failure
+                // instead of letting each one fail a request of its own. Not when the server refused a new connection
+                // for want of slots: the pooled ones are sound, and reopening them would only add to the crowd.
+                database.Clear();
+            }
         }
 
         await httpContext.Response.WriteAsJsonAsync(body, body.GetType(), cancellationToken);
@@ -73,6 +77,19 @@ internal sealed partial class DrfExceptionHandler(NpgsqlDataSource database, ILo
             }
 
             if (current is NpgsqlException npgsql && npgsql is not PostgresException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsConnectionLimit(Exception exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is PostgresException { SqlState: PostgresErrorCodes.TooManyConnections })
             {
                 return true;
             }

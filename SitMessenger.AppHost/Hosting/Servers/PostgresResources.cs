@@ -18,6 +18,12 @@ public sealed class PostgresServerResource(string name, ParameterResource passwo
 
     public int Port => Endpoints[0].Port;
 
+    /// <summary>
+    /// Room for every service's pool (32 connections per process by default: two Api replicas and the Worker take 96)
+    /// plus the migrator and an operator's psql; PostgreSQL's own default of 100 is too few for that.
+    /// </summary>
+    public int MaxConnections { get; set; } = 200;
+
     public string ConnectionString => $"Host=127.0.0.1;Port={Port};Username={SuperUser};Password={Password.Value}";
 
     IReadOnlyList<RequiredBinary> IRunnableResource.RequiredBinaries => [Postgres, InitDb];
@@ -73,6 +79,7 @@ public sealed class PostgresServerResource(string name, ParameterResource passwo
             "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "-c", "listen_addresses=127.0.0.1",
             "-c", "unix_socket_directories=",
+            "-c", $"max_connections={MaxConnections.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
         },
         UserName = UnixAccounts.IsRoot ? ServiceAccount : null,
     };
@@ -130,6 +137,14 @@ public static class PostgresBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var password = builder.AddParameter($"{name}-password", secret: true);
         return builder.AddResource(new PostgresServerResource(name, password.Resource)).WithEndpoint("tcp");
+    }
+
+    public static ResourceBuilder<PostgresServerResource> WithMaxConnections(this ResourceBuilder<PostgresServerResource> server, int maxConnections)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxConnections, 10);
+        server.Resource.MaxConnections = maxConnections;
+        return server;
     }
 
     public static ResourceBuilder<PostgresDatabaseResource> AddDatabase(this ResourceBuilder<PostgresServerResource> server, string name, string? databaseName = null)
