@@ -67,35 +67,20 @@ internal sealed partial class DrfExceptionHandler(NpgsqlDataSource database, ILo
         return (StatusCodes.Status400BadRequest, DrfErrors.Detail("JSON parse error - " + json.Message.Split(" Path:")[0]));
     }
 
-    private static bool IsStoreOutage(Exception exception)
+    private static bool IsStoreOutage(Exception exception) => Causes(exception).Any(cause =>
+        cause is NpgsqlException { IsTransient: true } or SocketException or TimeoutException
+        || (cause is NpgsqlException && cause is not PostgresException));
+
+    private static bool IsConnectionLimit(Exception exception) => Causes(exception).Any(cause =>
+        cause is PostgresException { SqlState: PostgresErrorCodes.TooManyConnections });
+
+    /// <summary>The exception and the ones it wraps: Npgsql wraps socket failures, ASP.NET Core wraps Npgsql's.</summary>
+    private static IEnumerable<Exception> Causes(Exception exception)
     {
         for (var current = exception; current is not null; current = current.InnerException)
         {
-            if (current is NpgsqlException { IsTransient: true } or SocketException or TimeoutException)
-            {
-                return true;
-            }
-
-            if (current is NpgsqlException npgsql && npgsql is not PostgresException)
-            {
-                return true;
-            }
+            yield return current;
         }
-
-        return false;
-    }
-
-    private static bool IsConnectionLimit(Exception exception)
-    {
-        for (var current = exception; current is not null; current = current.InnerException)
-        {
-            if (current is PostgresException { SqlState: PostgresErrorCodes.TooManyConnections })
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Method} {Path} failed with {Status}")]
