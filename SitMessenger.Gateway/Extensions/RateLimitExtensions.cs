@@ -25,6 +25,9 @@ internal sealed class RateLimitOptions
     /// <summary>Every request, per client address.</summary>
     public WindowLimit PerAddress { get; set; } = new() { PermitLimit = 600, Window = TimeSpan.FromSeconds(10) };
 
+    /// <summary>Every request with a bearer token, per user, from whatever addresses: one account cannot take a whole NAT's share.</summary>
+    public WindowLimit PerUser { get; set; } = new() { PermitLimit = 300, Window = TimeSpan.FromSeconds(10) };
+
     /// <summary>Login, registration and token calls, per client address: password guessing is slowed at the door.</summary>
     public WindowLimit Auth { get; set; } = new() { PermitLimit = 60, Window = TimeSpan.FromMinutes(1) };
 
@@ -46,20 +49,28 @@ internal static class RateLimitExtensions
                 return;
             }
 
-            limiter.GlobalLimiter = PartitionedRateLimiter.CreateChained(
-                PartitionedRateLimiter.Create<HttpContext, string>(context =>
-                    Window($"address:{ClientAddress(context)}", options.PerAddress)),
-                PartitionedRateLimiter.Create<HttpContext, string>(context =>
-                    IsAuth(context.Request)
-                        ? Window($"auth:{ClientAddress(context)}", options.Auth)
-                        : RateLimitPartition.GetNoLimiter("none")),
-                PartitionedRateLimiter.Create<HttpContext, string>(context =>
-                    IsSend(context.Request)
-                        ? Window($"send:{Caller(context)}", options.Sends)
-                        : RateLimitPartition.GetNoLimiter("none")));
+            limiter.GlobalLimiter = CreateLimiter(options);
         });
         return builder;
     }
+
+    /// <summary>Every request passes each limit that applies to it: its address, its user, and auth or send.</summary>
+    public static PartitionedRateLimiter<HttpContext> CreateLimiter(RateLimitOptions options) =>
+        PartitionedRateLimiter.CreateChained(
+            PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                Window($"address:{ClientAddress(context)}", options.PerAddress)),
+            PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                User(context) is { } user
+                    ? Window($"user:{user}", options.PerUser)
+                    : RateLimitPartition.GetNoLimiter("none")),
+            PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                IsAuth(context.Request)
+                    ? Window($"auth:{ClientAddress(context)}", options.Auth)
+                    : RateLimitPartition.GetNoLimiter("none")),
+            PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                IsSend(context.Request)
+                    ? Window($"send:{Caller(context)}", options.Sends)
+                    : RateLimitPartition.GetNoLimiter("none")));
 
     private static RateLimitPartition<string> Window(string key, WindowLimit limit) =>
         RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
@@ -84,16 +95,17 @@ internal static class RateLimitExtensions
     private static string ClientAddress(HttpContext context) =>
         context.Connection.RemoteIpAddress?.ToString() ?? IPAddress.None.ToString();
 
+    private static string Caller(HttpContext context) =>
+        User(context) is { } user ? "user:" + user : "address:" + ClientAddress(context);
+
     /// <summary>
     /// The token's subject, read without checking its signature: the Api does that. A forged token only lands in a
     /// bucket of its own, and the per-address limit still holds it back.
     /// </summary>
-    private static string Caller(HttpContext context)
+    private static string? User(HttpContext context)
     {
         var header = context.Request.Headers.Authorization.ToString();
-        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && Subject(header["Bearer ".Length..].Trim()) is { } subject
-            ? "user:" + subject
-            : "address:" + ClientAddress(context);
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? Subject(header["Bearer ".Length..].Trim()) : null;
     }
 
     private static string? Subject(string token)

@@ -23,6 +23,7 @@ public sealed class SitMessengerAppFixture : IAsyncLifetime
             // Every test comes from 127.0.0.1: lift the per-address and per-user limits that bulk tests would hit, and
             // shorten the login window so the rate-limit test recovers quickly.
             ["Services:gateway:RateLimits:PerAddress:PermitLimit"] = "1000000",
+            ["Services:gateway:RateLimits:PerUser:PermitLimit"] = "1000000",
             ["Services:gateway:RateLimits:Sends:PermitLimit"] = "1000000",
             ["Services:gateway:RateLimits:Auth:PermitLimit"] = "60",
             ["Services:gateway:RateLimits:Auth:Window"] = "00:00:10",
