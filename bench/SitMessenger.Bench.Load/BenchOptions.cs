@@ -25,7 +25,8 @@ internal sealed class BenchOptions
 
           --senders N              concurrent senders (default 32)
           --duration S             seconds of measured sending (default 20; 0 = skip the main run)
-          --warmup S               seconds of sending before the measurement (default 5)
+          --warmup S               seconds of sending before the measurement (default 30: under this load the
+                                   .NET processes take ~25 s to reach their final JIT-compiled code)
           --chats N                chats the senders send into, shared round-robin (default = senders)
           --mode post|patch        post = POST /api/v1/chat/{id}/messages/ (default), patch = PATCH /api/v1/chat/{id}/
           --message-size N         characters per message, 1..3750 (default 100)
@@ -64,7 +65,7 @@ internal sealed class BenchOptions
 
     public int DurationSeconds { get; private set; } = 20;
 
-    public int WarmupSeconds { get; private set; } = 5;
+    public int WarmupSeconds { get; private set; } = 30;
 
     public int Chats { get; private set; }
 
