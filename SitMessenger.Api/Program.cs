@@ -5,9 +5,9 @@ using SitMessenger.Api.Extensions;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddNpgsqlDataSource("sitdb");
-builder.AddRedisClient("cache");
-builder.AddRabbitMQClient("messaging");
+builder.AddPostgresDataSource("sitdb");
+builder.AddRedisConnection("cache");
+builder.AddRabbitMqConnection("messaging");
 builder.AddSitMessengerApi();
 
 var app = builder.Build();

@@ -1,63 +1,74 @@
-using SitMessenger.AppHost.Hosting;
+using SitMessenger.AppHost.Extensions;
 
 var builder = DistributedApplication.CreateBuilder(args);
+var options = builder.GetAppHostOptions(args);
 
-var postgres = builder.AddPostgres("postgres");
-var database = postgres.AddDatabase("sitdb", databaseName: "sitmessenger");
-var cache = builder.AddRedis("cache");
-var messaging = builder.AddRabbitMQ("messaging").WithManagementPlugin();
+// Run mode keeps the servers' data, generated secrets and segment files in one folder that only this AppHost uses.
+StateFolder? state;
+try
+{
+    state = builder.AcquireStateFolder(options);
+}
+catch (StateFolderInUseException inUse)
+{
+    Console.Error.WriteLine(inUse.Message);
+    return 1;
+}
 
-var jwtSigningKey = builder.AddParameter("jwt-signing-key", secret: true);
-var masterKey = builder.AddParameter("chat-master-key", secret: true);
+var database = builder.AddChatDatabase(options, state);
+var cache = builder.AddChatCache(options, state);
+var messaging = builder.AddChatMessaging(options, state);
 
-// Segment files: a folder in the state directory here, a shared volume in production.
-var segmentRoot = Path.Combine(builder.StateDirectory, "segments");
-var flushDelay = builder.Configuration["SitMessenger:FlushDelay"] ?? "00:00:20";
+// 43 letters and digits: 256 bits, and a valid base64url key of 32 bytes for the key ring.
+var jwtSigningKey = builder.AddParameter("jwt-signing-key", new GenerateParameterDefault { MinLength = 43, Special = false }, secret: true);
+var masterKey = builder.AddParameter("chat-master-key", new GenerateParameterDefault { MinLength = 43, Special = false }, secret: true);
 
-var migrations = builder.AddProject<Projects.SitMessenger_MigrationService>("migrations")
+var migrations = builder.AddJob<Projects.SitMessenger_MigrationService>("migrations")
     .WithReference(database)
     .WaitFor(database);
 
-var api = builder.AddProject<Projects.SitMessenger_Api>("api")
+var api = builder.AddReplicatedService<Projects.SitMessenger_Api>("api", options.ApiReplicas, replica => replica
     .WithReference(database)
     .WithReference(cache)
     .WithReference(messaging)
     .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
     .WithEnvironment("ChatKeyRing__Keys__k1", masterKey)
     .WithEnvironment("ChatKeyRing__ActiveKeyId", "k1")
-    .WithEnvironment("Segments__Root", segmentRoot)
-    .WithEnvironment("Flush__Delay", flushDelay)
-    .WithReplicas(builder.Options.ApiReplicas)
+    .WithSegmentStore(state)
+    .WithFlushDelay(builder.Configuration)
     .WaitFor(cache)
     .WaitFor(messaging)
-    .WaitForCompletion(migrations);
+    .WaitForCompletion(migrations));
 
-builder.AddProject<Projects.SitMessenger_Worker>("worker")
+builder.AddService<Projects.SitMessenger_Worker>("worker")
     .WithReference(database)
     .WithReference(cache)
     .WithReference(messaging)
-    .WithEnvironment("Segments__Root", segmentRoot)
-    .WithEnvironment("Flush__Delay", flushDelay)
+    .WithSegmentStore(state)
+    .WithFlushDelay(builder.Configuration)
+    .WithJobOperations()
     .WaitFor(cache)
     .WaitFor(messaging)
     .WaitForCompletion(migrations);
 
-builder.AddProject<Projects.SitMessenger_Scheduler>("scheduler")
+builder.AddService<Projects.SitMessenger_Scheduler>("scheduler")
     .WithReference(cache)
     .WithReference(messaging)
+    .WithScheduleOperations()
     .WaitFor(cache)
     .WaitFor(messaging);
 
 // Locally the web client talks plain HTTP to :8000, so HTTP is not redirected; HTTPS answers beside it with a
 // self-signed localhost certificate. In production Acme__Domains, Tls__HttpsPort and Tls__RedirectToHttps do the rest.
-builder.AddProject<Projects.SitMessenger_Gateway>("gateway")
-    .WithHttpEndpoint(port: builder.Options.GatewayPort, isExternal: true)
-    .WithHttpsEndpoint(port: builder.Options.GatewayHttpsPort, isExternal: true)
-    .WithEnvironment("Acme__StorePath", Path.Combine(builder.StateDirectory, "acme"))
-    .WithReference(api)
-    .WaitFor(api);
+builder.AddService<Projects.SitMessenger_Gateway>("gateway", port: options.GatewayPort)
+    .WithGatewayHttps(options.GatewayHttpsPort, state)
+    .WithExternalHttpEndpoints()
+    .WithReference(api);
+
+builder.WithServiceOverrides()
+    .RestartCrashedServices()
+    .ReportStartupProgress();
+state?.ProvideSecrets(builder);
 
 builder.Build().Run();
-
-/// <summary>The AppHost's entry point, public so tests can start the same model.</summary>
-public partial class Program;
+return 0;

@@ -5,7 +5,7 @@ using SitMessenger.MigrationService;
 var builder = Host.CreateApplicationBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddNpgsqlDataSource("sitdb");
+builder.AddPostgresDataSource("sitdb");
 builder.Services.AddHostedService<SchemaMigrator>();
 
 builder.Build().Run();

@@ -4,8 +4,8 @@ using SitMessenger.Scheduler.Extensions;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddRedisClient("cache");
-builder.AddRabbitMQClient("messaging");
+builder.AddRedisConnection("cache");
+builder.AddRabbitMqConnection("messaging");
 builder.AddSitMessengerScheduler();
 
 var app = builder.Build();

@@ -57,7 +57,6 @@ public static class ServiceDefaultsExtensions
             logging.IncludeScopes = true;
         });
 
-        var exporting = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         var telemetry = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
                 .AddAspNetCoreInstrumentation()
@@ -65,7 +64,7 @@ public static class ServiceDefaultsExtensions
                 .AddRuntimeInstrumentation());
 
         // Spans cost on every request and go nowhere without an exporter: record them only when someone collects them.
-        if (exporting)
+        if (builder.ExportsTelemetry())
         {
             telemetry.WithTracing(tracing => tracing
                 .AddSource(builder.Environment.ApplicationName)
@@ -79,6 +78,16 @@ public static class ServiceDefaultsExtensions
         }
 
         return builder;
+    }
+
+    /// <summary>
+    /// Whether an OTLP collector takes this process's telemetry. Without one no spans are recorded: not ours, and not
+    /// the client integrations' (each is registered with its tracing off by this).
+    /// </summary>
+    public static bool ExportsTelemetry(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        return !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
     }
 
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder

@@ -4,9 +4,9 @@ using SitMessenger.Worker.Extensions;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddNpgsqlDataSource("sitdb");
-builder.AddRedisClient("cache");
-builder.AddRabbitMQClient("messaging");
+builder.AddPostgresDataSource("sitdb");
+builder.AddRedisConnection("cache");
+builder.AddRabbitMqConnection("messaging");
 builder.AddJobProcessing();
 
 var app = builder.Build();

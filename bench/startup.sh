@@ -23,7 +23,10 @@ tree_rss() {
 
 run_once() {
   local label=$1 log=$state/$1.log
-  "$apphost" --state-dir "$state" --gateway-port "$gateway_port" --dashboard-port "$dashboard_port" >"$log" 2>&1 &
+  # What the launch profile sets for `dotnet run`, on this benchmark's own ports.
+  ASPNETCORE_URLS=http://localhost:$dashboard_port ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://localhost:$((dashboard_port + 2)) \
+    ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL=http://localhost:$((dashboard_port + 3)) ASPIRE_ALLOW_UNSECURED_TRANSPORT=true \
+    "$apphost" --state-dir "$state" --gateway-port "$gateway_port" --gateway-https-port 0 >"$log" 2>&1 &
   local pid=$!
   for _ in $(seq 1 600); do
     if grep -q "All resources are healthy" "$log"; then break; fi
@@ -33,6 +36,11 @@ run_once() {
   local seconds
   seconds=$(grep -oE "healthy after [0-9.]+ s" "$log" | grep -oE "[0-9.]+")
   printf "%-6s start to all-healthy: %6s s\n" "$label" "$seconds"
+  # The split: when the servers were healthy, when the migrator finished, when the last service was healthy.
+  for resource in postgres cache messaging migrations api worker scheduler gateway; do
+    at=$(grep -E "\] ${resource}-[a-z0-9]+ +(Running \(Healthy\)|Finished)" "$log" | head -1 | grep -oE "^\[ *[0-9.]+s\]" | tr -d '[] s' || true)
+    printf "         %-11s up at %6s s\n" "$resource" "${at:-?}"
+  done
 
   if [ "$label" = "warm" ]; then
     sleep 10 # let the services settle (JIT, first GCs) before reading memory

@@ -3,7 +3,9 @@
 set -euo pipefail
 
 # pebble: Let's Encrypt's test ACME server (with pebble-challtestsrv), for the Gateway's certificate tests.
-packages=(postgresql redis-server rabbitmq-server pebble)
+# chromium (+ chromium-driver, fonts-liberation): the headless browser the dashboard system tests drive through Playwright
+# (never `playwright install`: it downloads a browser of its own, which fails here).
+packages=(postgresql redis-server rabbitmq-server pebble chromium chromium-driver fonts-liberation)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

@@ -36,6 +36,9 @@ public sealed record JobEnvelope(
 /// <summary>The job types the Worker runs.</summary>
 public static class JobTypes
 {
+    /// <summary>The recurring jobs the Scheduler runs by default, each under its type's name.</summary>
+    public static readonly IReadOnlyList<string> Recurring = [SweepPending, DeleteExpiredTokens, RemoveOrphanSegments, CompactSegments];
+
     /// <summary>Move a chat's pending messages into a new segment file.</summary>
     public const string FlushChat = "flush-chat";
 

@@ -3,10 +3,10 @@ using RabbitMQ.Client;
 namespace SitMessenger.Chat.Messaging;
 
 /// <summary>
-/// The one AMQP connection a service shares. It is opened on first use rather than at start-up so a service
-/// comes up (and reports itself unhealthy) while RabbitMQ is still starting or down.
+/// The one AMQP connection a service shares, the client integration's IConnection. It is opened on first use rather
+/// than at start-up so a service comes up (and reports itself unhealthy) while RabbitMQ is still starting or down.
 /// </summary>
-public sealed class RabbitMqConnection(IConnectionFactory factory) : IAsyncDisposable
+public sealed class RabbitMqConnection(Func<IConnection> open) : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IConnection? _connection;
@@ -18,11 +18,13 @@ public sealed class RabbitMqConnection(IConnectionFactory factory) : IAsyncDispo
             return existing;
         }
 
+        // Opening blocks its thread; the other callers wait here without blocking theirs, and can give up.
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            // Automatic recovery reopens a connection that was once established; only the first open is ours.
-            return _connection ??= await factory.CreateConnectionAsync(cancellationToken);
+            // A failed open is not kept, so the next call tries again. Automatic recovery reopens a connection that
+            // was once established; only the first open is ours. The container owns the connection and closes it.
+            return _connection ??= open();
         }
         finally
         {
@@ -30,13 +32,5 @@ public sealed class RabbitMqConnection(IConnectionFactory factory) : IAsyncDispo
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (_connection is { } connection)
-        {
-            await connection.DisposeAsync();
-        }
-
-        _gate.Dispose();
-    }
+    public void Dispose() => _gate.Dispose();
 }

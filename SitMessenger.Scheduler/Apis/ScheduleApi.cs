@@ -2,7 +2,10 @@ using SitMessenger.Scheduler.Scheduling;
 
 namespace SitMessenger.Scheduler.Apis;
 
-/// <summary>The dashboard's view of the schedule, and its "run now" button.</summary>
+/// <summary>
+/// The schedule as JSON and as the page the Aspire dashboard links to, and "run now" (the page's button and the
+/// AppHost's dashboard command). The Scheduler serves it because it owns the schedule and its history.
+/// </summary>
 internal static class ScheduleApi
 {
     public const string NotFoundDetail = "Not found.";
@@ -12,7 +15,9 @@ internal static class ScheduleApi
         var schedule = app.MapGroup("/schedule").WithTags("Schedule");
 
         schedule.MapGet("/", GetScheduleAsync);
-        schedule.MapPost("/{name}/run", RunNowAsync);
+        schedule.MapGet("/view", GetPageAsync);
+        // Both callers send the action header; a cross-site form cannot, so a page elsewhere cannot start jobs.
+        schedule.MapPost("/{name}/run", RunNowAsync).RequireActionHeader();
         return app;
     }
 
@@ -25,6 +30,13 @@ internal static class ScheduleApi
             snapshot.Instance,
             [.. snapshot.Jobs.Select(s => new ScheduledJobResponse(
                 s.Job.Name, s.Job.Type, s.Job.Cron, s.Job.Enabled, s.LastRun.LastRun, s.LastRun.LastResult, s.LastRun.LastJobId, s.NextRun))]));
+    }
+
+    private static async Task<HtmlPage> GetPageAsync(ScheduleStatus status, TimeProvider time, CancellationToken cancellationToken)
+    {
+        // The snapshot reads Redis once for every job; without Redis it still has the schedule, minus leader and history.
+        var snapshot = await status.GetAsync(cancellationToken);
+        return OperatorPages.Page(SchedulePage.Render(snapshot, time.GetUtcNow()));
     }
 
     /// <summary>Any replica may do this: a hand-started run is not an occurrence, so it needs no leader and no claim.</summary>

@@ -124,9 +124,11 @@ internal sealed partial class JobDispatcher(
             }
         }
 
+        var nameTag = new KeyValuePair<string, object?>(SchedulerTelemetry.JobNameTag, job.Name);
+        var triggerTag = new KeyValuePair<string, object?>(SchedulerTelemetry.TriggerTag, occurrence is null ? "manual" : "schedule");
         if (error is null)
         {
-            telemetry.Published.Add(1, new KeyValuePair<string, object?>("sit.job.name", job.Name));
+            telemetry.Published.Add(1, nameTag, triggerTag);
             if (occurrence is { } at)
             {
                 LogPublished(logger, job.Name, at, envelope.Id, job.Queue);
@@ -138,6 +140,7 @@ internal sealed partial class JobDispatcher(
         }
         else
         {
+            telemetry.PublishFailures.Add(1, nameTag, triggerTag);
             LogPublishFailed(logger, job.Name, error);
         }
 

@@ -4,7 +4,9 @@ using SitMessenger.Chat.Messaging;
 
 namespace SitMessenger.Worker.Jobs;
 
-internal sealed record DeadLetterView(string JobId, string Type, int Attempts, string? Error, string? FailedAt, string? Queue);
+/// <param name="Queue">The queue the job failed on, where a requeue sends it back.</param>
+/// <param name="ChatId">The chat a flush was for; null for jobs that are not about one chat.</param>
+internal sealed record DeadLetterView(string JobId, string Type, int Attempts, string? Error, string? FailedAt, string? Queue, Guid? ChatId = null);
 
 /// <summary>The operator's side of the dead-letter queue: look at what failed, and requeue it once the cause is fixed.</summary>
 internal sealed class DeadLetters(RabbitMqConnection connection, JobPublisher publisher, TimeProvider time)
@@ -28,7 +30,8 @@ internal sealed class DeadLetters(RabbitMqConnection connection, JobPublisher pu
                 job?.Attempt ?? 0,
                 Header(headers, JobQueues.ErrorHeader) ?? (job is null ? "body is not a job" : null),
                 Header(headers, JobQueues.FailedAtHeader),
-                Header(headers, JobQueues.OriginalQueueHeader)));
+                Header(headers, JobQueues.OriginalQueueHeader),
+                job?.ChatId));
         }
 
         // Closing the channel without acks returns every message to the queue, in order.

@@ -68,12 +68,12 @@ internal sealed partial class JobConsumer(
         {
             // Not a job at all: retrying cannot help. The queue's dead-letter route keeps it for an operator.
             LogPoison(logger, queue, delivery.BasicProperties.MessageId);
-            events.Record(delivery.BasicProperties.MessageId ?? "?", "(malformed)", 0, JobState.DeadLettered, detail: "body is not a job");
+            events.RecordMalformed(delivery.BasicProperties.MessageId, queue);
             await channel.BasicRejectAsync(delivery.DeliveryTag, requeue: false, stoppingToken);
             return;
         }
 
-        events.Record(job.Id, job.Type, job.Attempt, JobState.Received);
+        events.Record(job, queue, JobState.Received);
         using var activity = WorkerTelemetry.Source.StartActivity($"{job.Type} process", ActivityKind.Consumer, ParentContext(delivery.BasicProperties));
         activity?.SetTag("messaging.system", "rabbitmq");
         activity?.SetTag("messaging.source.name", queue);
@@ -81,13 +81,13 @@ internal sealed partial class JobConsumer(
         activity?.SetTag("sit.job.attempt", job.Attempt);
 
         var started = Stopwatch.GetTimestamp();
-        events.Record(job.Id, job.Type, job.Attempt, JobState.Started);
+        events.Record(job, queue, JobState.Started);
         try
         {
             var handler = _handlers.GetValueOrDefault(job.Type)
                 ?? throw new InvalidOperationException($"unknown job type '{job.Type}'");
             var outcome = await handler.RunAsync(job, stoppingToken);
-            events.Record(job.Id, job.Type, job.Attempt, JobState.Succeeded, Stopwatch.GetElapsedTime(started).TotalMilliseconds, outcome);
+            events.Record(job, queue, JobState.Succeeded, Stopwatch.GetElapsedTime(started), outcome);
             await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false, stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -97,7 +97,7 @@ internal sealed partial class JobConsumer(
         catch (Exception ex)
         {
             activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-            events.Record(job.Id, job.Type, job.Attempt, JobState.Failed, Stopwatch.GetElapsedTime(started).TotalMilliseconds, ex.Message);
+            events.Record(job, queue, JobState.Failed, Stopwatch.GetElapsedTime(started), ex.Message);
             await RetryOrDeadLetterAsync(channel, queue, delivery, job, ex, stoppingToken);
         }
     }
@@ -111,7 +111,7 @@ internal sealed partial class JobConsumer(
                 var delay = _options.RetryDelay(job.Attempt);
                 LogRetry(logger, job.Type, job.Id, job.Attempt, delay.TotalSeconds, error);
                 await publisher.PublishAsync(job with { Attempt = job.Attempt + 1 }, queue, delay, stoppingToken);
-                events.Record(job.Id, job.Type, job.Attempt, JobState.Retried, detail: $"attempt {job.Attempt + 1} in {delay.TotalSeconds:0.#} s");
+                events.Record(job, queue, JobState.Retried, detail: $"attempt {job.Attempt + 1} in {delay.TotalSeconds:0.#} s");
             }
             else
             {
@@ -122,7 +122,7 @@ internal sealed partial class JobConsumer(
                     [JobQueues.FailedAtHeader] = DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
                     [JobQueues.OriginalQueueHeader] = queue,
                 });
-                events.Record(job.Id, job.Type, job.Attempt, JobState.DeadLettered, detail: error.Message);
+                events.Record(job, queue, JobState.DeadLettered, detail: error.Message);
             }
 
             await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false, stoppingToken);
@@ -131,6 +131,7 @@ internal sealed partial class JobConsumer(
         {
             // Could not park the retry: give the job back to the queue rather than lose it.
             LogRequeued(logger, job.Id, ex);
+            events.Record(job, queue, JobState.Requeued, detail: "could not park the retry: " + ex.Message);
             await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
             await channel.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue: true, stoppingToken);
         }
@@ -161,7 +162,7 @@ internal sealed partial class JobConsumer(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobType} {JobId} failed on attempt {Attempt}; retrying in {DelaySeconds} s")]
     private static partial void LogRetry(ILogger logger, string jobType, string jobId, int attempt, double delaySeconds, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobType} {JobId} failed {Attempt} times; moved to the dead-letter queue. Fix the cause, then requeue it (POST /jobs/dead-letters/requeue on the Worker)")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobType} {JobId} failed {Attempt} times; moved to the dead-letter queue. Fix the cause, then requeue it (the Worker's /jobs page, or POST /jobs/dead-letters/requeue with the X-Dashboard-Action header)")]
     private static partial void LogDeadLettered(ILogger logger, string jobType, string jobId, int attempt, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not publish the retry of job {JobId}; returning it to its queue")]

@@ -1,6 +1,6 @@
 using System.Globalization;
-using SitMessenger.AppHost.Hosting;
-using SitMessenger.AppHost.Hosting.Testing;
+using SitMessenger.Chat.Messaging;
+using SitMessenger.Testing;
 
 namespace SitMessenger.Bench.Load;
 
@@ -10,15 +10,10 @@ namespace SitMessenger.Bench.Load;
 /// </summary>
 internal sealed class BenchTarget : IAsyncDisposable
 {
-    private static readonly TimeSpan StartupBudget = TimeSpan.FromMinutes(4);
-
-    /// <summary>The AppHost's flush delay when <c>SitMessenger:FlushDelay</c> is not set (its Program.cs).</summary>
-    private static readonly TimeSpan DefaultFlushDelay = TimeSpan.FromSeconds(20);
-
-    private readonly DistributedApplication? _app;
+    private readonly SitMessengerSystem? _app;
     private readonly int? _apiPid;
 
-    private BenchTarget(Uri gateway, string description, DistributedApplication? app, int? apiPid, string? database, TimeSpan? flushDelay)
+    private BenchTarget(Uri gateway, string description, SitMessengerSystem? app, int? apiPid, string? database, TimeSpan? flushDelay)
     {
         Gateway = gateway;
         Description = description;
@@ -67,7 +62,7 @@ internal sealed class BenchTarget : IAsyncDisposable
 
             try
             {
-                return _app.Snapshot(_app.GetResource("api")).ProcessId;
+                return _app.Status("api").ProcessId;
             }
             catch (ArgumentException)
             {
@@ -93,40 +88,21 @@ internal sealed class BenchTarget : IAsyncDisposable
             settings["SitMessenger:FlushDelay"] = delay.ToString("c", CultureInfo.InvariantCulture);
         }
 
-        var app = DistributedApplicationTestingBuilder.Create<Program>(settings);
-        Progress.Write($"State folder {app.StateDirectory}");
-        using var budget = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        budget.CancelAfter(StartupBudget);
-        using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var watcher = WatchStartupAsync(app, watching.Token);
+        SitMessengerSystem app;
         try
         {
-            await app.StartAsync(budget.Token);
+            app = await SitMessengerSystem.StartAsync(settings, progress: Progress.Write, cancellationToken: cancellationToken);
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            await watching.CancelAsync();
-            await watcher;
-            var reason = ex is not OperationCanceledException ? ex.Message
-                : cancellationToken.IsCancellationRequested ? "interrupted"
-                : string.Create(CultureInfo.InvariantCulture, $"not healthy within {StartupBudget.TotalMinutes:0} minutes");
-            Progress.Write($"Start-up failed: {reason}. Stopping what started...");
-            await DisposeAppAsync(app);
-            if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
-            {
-                throw;
-            }
-
-            throw new SetupException($"The system did not start: {reason}");
+            throw new SetupException($"The system did not start: {ex.Message}");
         }
 
-        await watching.CancelAsync();
-        await watcher;
         var gateway = app.GetEndpoint("gateway");
-        Progress.Write(string.Create(CultureInfo.InvariantCulture,
-            $"All resources healthy. Gateway {gateway}{(app.DashboardPort is int port ? $", dashboard http://localhost:{port}/" : "")}"));
+        Progress.Write($"All resources healthy. Gateway {gateway}");
         return new BenchTarget(
-            gateway, $"{gateway} (own system, state folder {app.StateDirectory})", app, null, app.GetConnectionString("sitdb"), flushDelay ?? DefaultFlushDelay);
+            gateway, $"{gateway} (own system, state folder {app.StateDirectory})", app, null, await app.GetConnectionStringAsync("sitdb"),
+            flushDelay ?? new FlushOptions().Delay);
     }
 
     public async ValueTask DisposeAsync()
@@ -134,60 +110,8 @@ internal sealed class BenchTarget : IAsyncDisposable
         if (_app is not null)
         {
             Progress.Write("Stopping the system...");
-            await DisposeAppAsync(_app);
+            await _app.DisposeAsync();
             Progress.Write("Stopped; state folder removed.");
-        }
-    }
-
-    private static async Task DisposeAppAsync(DistributedApplication app)
-    {
-        await app.DisposeAsync();
-        try
-        {
-            Directory.Delete(app.StateDirectory, recursive: true);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            Progress.Write($"Could not remove the state folder {app.StateDirectory}: {ex.Message}");
-        }
-    }
-
-    /// <summary>Prints each resource's state changes while the system starts (its own progress output is off under testing).</summary>
-    private static async Task WatchStartupAsync(DistributedApplication app, CancellationToken cancellationToken)
-    {
-        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
-        try
-        {
-            do
-            {
-                IReadOnlyList<ResourceSnapshot> snapshots;
-                try
-                {
-                    snapshots = app.GetSnapshots();
-                }
-                catch (InvalidOperationException)
-                {
-                    continue; // The orchestrator was changing its tables as we read them; the next tick reads again.
-                }
-
-                foreach (var snapshot in snapshots)
-                {
-                    var line = snapshot.State + (snapshot.Detail is { Length: > 0 } detail ? $" ({detail})" : "");
-                    if (!seen.TryGetValue(snapshot.Name, out var previous) || previous != line)
-                    {
-                        seen[snapshot.Name] = line;
-                        if (previous is not null || snapshot.State != ResourceState.NotStarted)
-                        {
-                            Progress.Write($"  {snapshot.Name,-12} {line}");
-                        }
-                    }
-                }
-            }
-            while (await timer.WaitForNextTickAsync(cancellationToken));
-        }
-        catch (OperationCanceledException)
-        {
         }
     }
 }

@@ -1,55 +1,49 @@
+using System.Diagnostics;
 using Npgsql;
-using SitMessenger.AppHost.Hosting;
-using SitMessenger.AppHost.Hosting.Testing;
+using SitMessenger.Hosting.LocalServers;
 using SitMessenger.SystemTests.Infrastructure;
+using SitMessenger.SystemTests.Pipeline;
 
 namespace SitMessenger.SystemTests;
 
 /// <summary>Tests that need an AppHost of their own: stopping it, restarting it, breaking its machine.</summary>
 public sealed class AppHostLifecycleTests
 {
+    private static readonly TimeSpan CleanupBudget = TimeSpan.FromSeconds(30);
+
     [Fact]
     public async Task Stopping_leaves_no_process_behind_and_a_restart_keeps_what_postgres_held()
     {
-        var first = DistributedApplicationTestingBuilder.Create<Program>();
-        var stateDirectory = first.StateDirectory;
+        var stateDirectory = Directory.CreateTempSubdirectory("sit-apphost-restart-").FullName;
         try
         {
-            await first.StartAsync(new CancellationTokenSource(SitMessengerAppFixture.StartupBudget).Token);
             var marker = Guid.NewGuid().ToString();
-            await using (var connection = new NpgsqlConnection(first.GetConnectionString("sitdb")))
+            List<int> pids;
+            await using (var first = await SitMessengerSystem.StartAsync(stateDirectory: stateDirectory))
             {
+                await using var connection = new NpgsqlConnection(await first.GetConnectionStringAsync("sitdb"));
                 await connection.OpenAsync();
                 await using var write = new NpgsqlCommand("CREATE TABLE survives_restart (value text); INSERT INTO survives_restart VALUES (@v)", connection);
                 write.Parameters.AddWithValue("v", marker);
                 await write.ExecuteNonQueryAsync();
+                pids = [.. first.Statuses().Where(s => s.ProcessId is not null).Select(s => s.ProcessId!.Value)];
+                Assert.True(pids.Count >= 7, $"every server and service has a process: {string.Join(", ", first.Statuses())}");
             }
 
-            var pids = first.GetSnapshots().Where(s => s.ProcessId is not null).Select(s => s.ProcessId!.Value).ToList();
-            Assert.True(pids.Count >= 7, "every server and service has a process");
-            await first.DisposeAsync();
+            await UntilNothingRunsInAsync(stateDirectory, pids);
 
-            Assert.All(pids, pid => Assert.False(IsAlive(pid), $"process {pid} outlived the AppHost"));
-            Assert.Empty(StateFolders.ProcessesUsing(stateDirectory));
-
-            var second = DistributedApplicationTestingBuilder.Create<Program>(new Dictionary<string, string?>
+            await using (var second = await SitMessengerSystem.StartAsync(stateDirectory: stateDirectory))
             {
-                ["AppHost:StateDirectory"] = stateDirectory,
-            });
-            await using (second)
-            {
-                await second.StartAsync(new CancellationTokenSource(SitMessengerAppFixture.StartupBudget).Token);
-                await using var connection = new NpgsqlConnection(second.GetConnectionString("sitdb"));
+                await using var connection = new NpgsqlConnection(await second.GetConnectionStringAsync("sitdb"));
                 await connection.OpenAsync();
                 await using var read = new NpgsqlCommand("SELECT value FROM survives_restart", connection);
                 Assert.Equal(marker, await read.ExecuteScalarAsync());
             }
 
-            Assert.Empty(StateFolders.ProcessesUsing(stateDirectory));
+            await UntilNothingRunsInAsync(stateDirectory, []);
         }
         finally
         {
-            await first.DisposeAsync();
             StateFolders.Delete(stateDirectory);
         }
     }
@@ -59,98 +53,93 @@ public sealed class AppHostLifecycleTests
     {
         // A search path holding every server binary but redis-server, as on a machine where it is not installed.
         var binaries = Directory.CreateTempSubdirectory("sit-bin-").FullName;
-        var locator = new Dictionary<string, string?>
+        foreach (var name in new[] { "postgres", "initdb", "rabbitmq-server" })
         {
-            ["postgres"] = FindOnMachine("postgres"),
-            ["initdb"] = FindOnMachine("initdb"),
-            ["rabbitmq-server"] = FindOnMachine("rabbitmq-server"),
-        };
-        foreach (var (name, path) in locator)
-        {
-            if (path is not null)
+            if (FindOnMachine(name) is { } path)
             {
                 File.CreateSymbolicLink(Path.Combine(binaries, name), path);
             }
         }
 
-        var app = DistributedApplicationTestingBuilder.Create<Program>(new Dictionary<string, string?>
-        {
-            ["AppHost:BinarySearchPath"] = binaries,
-        });
+        var stateDirectory = Directory.CreateTempSubdirectory("sit-apphost-nobin-").FullName;
         try
         {
-            var error = await Assert.ThrowsAsync<ResourceStartException>(() => app.StartAsync());
-            Assert.Equal("cache", error.ResourceName);
-            Assert.Contains("'redis-server' was not found", error.Message, StringComparison.Ordinal);
-            Assert.Contains("apt-get install -y redis-server", error.Message, StringComparison.Ordinal);
-            Assert.DoesNotContain("postgresql", error.Message, StringComparison.Ordinal);
-            Assert.Empty(StateFolders.ProcessesUsing(app.StateDirectory));
+            var error = await Assert.ThrowsAnyAsync<Exception>(() => SitMessengerSystem.StartAsync(
+                new Dictionary<string, string?> { [ServerBinaries.SearchPathKey] = binaries }, stateDirectory));
+            var missing = Causes(error).OfType<ServerBinaryNotFoundException>().FirstOrDefault();
+            Assert.True(missing is not null, $"not a missing-binary error: {error}");
+            Assert.Equal("cache", missing.ResourceName);
+            Assert.Contains("'redis-server' was not found", missing.Message, StringComparison.Ordinal);
+            Assert.Contains("apt-get install -y redis-server", missing.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("postgresql", missing.Message, StringComparison.Ordinal);
+            await UntilNothingRunsInAsync(stateDirectory, []);
         }
         finally
         {
-            await app.DisposeAsync();
-            StateFolders.Delete(app.StateDirectory);
+            StateFolders.Delete(stateDirectory);
             StateFolders.Delete(binaries);
         }
     }
 
     [Fact]
-    public async Task An_apphost_killed_with_sigkill_leaves_nothing_its_successor_does_not_clean_up()
+    public async Task A_second_apphost_on_the_same_folder_says_so_and_one_killed_with_sigkill_leaves_nothing_its_successor_does_not_clean_up()
     {
         var stateDirectory = Directory.CreateTempSubdirectory("sit-apphost-killed-").FullName;
-        var apphost = Path.Combine(AppContext.BaseDirectory, "SitMessenger.AppHost.dll");
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var startInfo = new System.Diagnostics.ProcessStartInfo(dotnet)
-        {
-            ArgumentList = { apphost, "--state-dir", stateDirectory, "--gateway-port", "0", "--dashboard-port", "-1" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var first = System.Diagnostics.Process.Start(startInfo)!;
-        var output = new System.Text.StringBuilder();
-        var healthy = new TaskCompletionSource();
-        first.OutputDataReceived += (_, e) =>
-        {
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-            }
-
-            if (e.Data?.Contains("All resources are healthy", StringComparison.Ordinal) == true)
-            {
-                healthy.TrySetResult();
-            }
-        };
-        first.BeginOutputReadLine();
-        first.BeginErrorReadLine();
+        using var first = AppHostProcess.Start(stateDirectory);
         try
         {
-            await healthy.Task.WaitAsync(SitMessengerAppFixture.StartupBudget);
-            first.Kill();
-            await first.WaitForExitAsync();
+            await first.WaitForOutputAsync("All resources are healthy", SitMessengerSystem.StartupBudget);
             Assert.NotEmpty(StateFolders.ProcessesUsing(stateDirectory));
 
-            var successor = DistributedApplicationTestingBuilder.Create<Program>(new Dictionary<string, string?>
+            using (var second = AppHostProcess.Start(stateDirectory))
             {
-                ["AppHost:StateDirectory"] = stateDirectory,
-            });
-            await using (successor)
-            {
-                await successor.StartAsync(new CancellationTokenSource(SitMessengerAppFixture.StartupBudget).Token);
-                Assert.All(successor.GetSnapshots().Where(s => s.Kind != "Parameter"), s =>
-                    Assert.Contains(s.State, new[] { ResourceState.Healthy, ResourceState.Finished }));
+                Assert.True(second.Process.WaitForExit(TimeSpan.FromSeconds(60)), "the second AppHost did not give up");
+                Assert.NotEqual(0, second.Process.ExitCode);
+                Assert.Contains("already running on the state folder", second.Output, StringComparison.Ordinal);
+                Assert.Contains("--state-dir", second.Output, StringComparison.Ordinal);
+                Assert.DoesNotContain("   at ", second.Output, StringComparison.Ordinal);
             }
 
-            Assert.Empty(StateFolders.ProcessesUsing(stateDirectory));
+            first.Process.Kill();
+            await first.Process.WaitForExitAsync();
+
+            // DCP, which watches the AppHost's process, stops what it started; the successor stops whatever else is left.
+            await using (var successor = await SitMessengerSystem.StartAsync(stateDirectory: stateDirectory))
+            {
+                Assert.All(successor.Replicas("api").Concat(successor.Replicas("gateway")), s => Assert.True(s.IsHealthy, $"{s.ResourceId}: {s.State}"));
+            }
+
+            await UntilNothingRunsInAsync(stateDirectory, []);
         }
         finally
         {
-            if (!first.HasExited)
+            if (!first.Process.HasExited)
             {
-                first.Kill(entireProcessTree: true);
+                first.Process.Kill(entireProcessTree: true);
             }
 
             StateFolders.Delete(stateDirectory);
+        }
+    }
+
+    private static async Task UntilNothingRunsInAsync(string stateDirectory, IReadOnlyList<int> pids) =>
+        await Poll.UntilAsync($"no process left in {stateDirectory}", CleanupBudget,
+            () => Task.FromResult(StateFolders.ProcessesUsing(stateDirectory).Concat(pids.Where(IsAlive).Select(p => $"pid {p}")).ToList()),
+            left => left.Count == 0,
+            left => string.Join("; ", left));
+
+    private static IEnumerable<Exception> Causes(Exception error)
+    {
+        for (Exception? e = error; e is not null; e = e.InnerException)
+        {
+            yield return e;
+            if (e is AggregateException aggregate)
+            {
+                foreach (var inner in aggregate.InnerExceptions.SelectMany(Causes))
+                {
+                    yield return inner;
+                }
+            }
         }
     }
 

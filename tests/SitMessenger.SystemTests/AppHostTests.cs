@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using SitMessenger.AppHost.Hosting;
 using SitMessenger.SystemTests.Infrastructure;
 
 namespace SitMessenger.SystemTests;
@@ -23,9 +22,9 @@ public sealed class AppHostTests(SitMessengerAppFixture fixture)
 
         using var api = new HttpClient { BaseAddress = fixture.App.GetEndpoint("api") };
         var apiHealth = await api.GetStringAsync(new Uri("/health", UriKind.Relative));
-        Assert.Contains("postgres-sitdb", apiHealth, StringComparison.Ordinal);
-        Assert.Contains("redis-cache", apiHealth, StringComparison.Ordinal);
-        Assert.Contains("rabbitmq-messaging", apiHealth, StringComparison.Ordinal);
+        Assert.Contains("PostgreSql", apiHealth, StringComparison.Ordinal);
+        Assert.Contains("StackExchange.Redis", apiHealth, StringComparison.Ordinal);
+        Assert.Contains("RabbitMQ.Client", apiHealth, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -36,48 +35,35 @@ public sealed class AppHostTests(SitMessengerAppFixture fixture)
     }
 
     [Fact]
-    public async Task The_dashboard_lists_every_resource_with_its_state()
+    public void Every_resource_is_running_and_healthy_and_the_migrator_finished_cleanly()
     {
-        using var dashboard = new HttpClient { BaseAddress = new Uri($"http://localhost:{fixture.App.DashboardPort}") };
-        var page = await dashboard.GetStringAsync(new Uri("/", UriKind.Relative));
-        Assert.Contains("SIT Messenger", page, StringComparison.Ordinal);
-
-        var resources = await dashboard.GetFromJsonAsync<List<DashboardResource>>(new Uri("/api/resources", UriKind.Relative));
-        var names = resources!.Select(r => r.Name).ToHashSet();
+        var statuses = fixture.App.Statuses();
+        var names = statuses.Select(s => s.Name).ToHashSet();
         Assert.Superset(new HashSet<string> { "postgres", "sitdb", "cache", "messaging", "migrations", "api", "worker", "scheduler", "gateway" }, names);
-        Assert.Equal("Finished", resources!.Single(r => r.Name == "migrations").State);
+        Assert.Equal(2, fixture.App.Replicas("api").Count);
+        var migrations = fixture.App.Status("migrations");
+        Assert.True(migrations.State == "Finished" && migrations.ExitCode == 0, $"migrations: {migrations.State}, exit code {migrations.ExitCode}");
+        foreach (var name in new[] { "postgres", "cache", "messaging", "api", "worker", "scheduler", "gateway" })
+        {
+            Assert.All(fixture.App.Replicas(name), s => Assert.True(s.IsHealthy, $"{s.ResourceId}: {s.State} ({s.Health})"));
+        }
     }
 
     [Fact]
     public async Task A_killed_api_is_restarted_and_the_gateway_serves_again()
     {
-        var api = fixture.App.GetResource("api");
-        var before = fixture.App.Snapshot(api);
+        var before = fixture.App.Status("api");
         Assert.NotNull(before.ProcessId);
 
-        using (var process = Process.GetProcessById(before.ProcessId!.Value))
+        using (var process = Process.GetProcessById(fixture.App.ServiceProcessId("api")!.Value))
         {
             process.Kill();
             await process.WaitForExitAsync();
         }
 
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            var now = fixture.App.Snapshot(api);
-            if (now.State == ResourceState.Healthy && now.ProcessId is int pid && pid != before.ProcessId)
-            {
-                Assert.True(now.Restarts > before.Restarts);
-                break;
-            }
-
-            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60), $"api not back after 60 s: {now.State} {now.Detail}");
-            await Task.Delay(200);
-        }
-
-        using var response = await fixture.Gateway.GetAsync(new Uri("/api/v1/ping/?id=back", UriKind.Relative));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await Pipeline.Poll.UntilRestartedAsync(fixture.App, "api", before.ProcessId, TimeSpan.FromSeconds(60));
+        await Pipeline.Poll.UntilAsync("the Gateway answering through the restarted Api", TimeSpan.FromSeconds(30),
+            async () => (await fixture.Gateway.GetAsync(new Uri("/api/v1/ping/?id=back", UriKind.Relative))).StatusCode,
+            status => status == HttpStatusCode.OK);
     }
-
-    private sealed record DashboardResource(string Name, string State);
 }

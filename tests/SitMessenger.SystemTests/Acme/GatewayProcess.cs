@@ -29,12 +29,18 @@ internal sealed class GatewayProcess : IAsyncDisposable
 
     public int HttpsPort { get; }
 
+    private static string ProjectDirectory => Path.GetDirectoryName(new Projects.SitMessenger_Gateway().ProjectPath)!;
+
+    // The AppHost builds its services in the configuration it is built in, which is this assembly's.
+    private static string BuildConfiguration =>
+        typeof(GatewayProcess).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyConfigurationAttribute), false)
+            .OfType<System.Reflection.AssemblyConfigurationAttribute>().FirstOrDefault()?.Configuration ?? "Debug";
+
     public static GatewayProcess Start(PebbleServer pebble, string storePath, int httpPort, int httpsPort, IReadOnlyDictionary<string, string?>? extra = null)
     {
-        var project = new Projects.SitMessenger_Gateway();
         var dll = Environment.GetEnvironmentVariable("SITMESSENGER_GATEWAY_DLL") is { Length: > 0 } overridden
             ? overridden
-            : Path.Combine(project.ProjectDirectory, "bin", project.Configuration, project.TargetFramework, project.AssemblyName + ".dll");
+            : Path.Combine(ProjectDirectory, "bin", BuildConfiguration, "net10.0", "SitMessenger.Gateway.dll");
         if (!File.Exists(dll))
         {
             throw new FileNotFoundException("The Gateway is not built (building the system tests builds it through the AppHost).", dll);
@@ -64,7 +70,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
         }
 
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } hostPath ? hostPath : "dotnet";
-        var process = BackgroundProcess.Start($"gateway :{httpPort}", host, [dll], environment, project.ProjectDirectory);
+        var process = BackgroundProcess.Start($"gateway :{httpPort}", host, [dll], environment, ProjectDirectory);
         return new GatewayProcess(process, httpPort, httpsPort);
     }
 

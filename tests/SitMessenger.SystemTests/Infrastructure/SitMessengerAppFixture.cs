@@ -1,22 +1,21 @@
-using SitMessenger.AppHost.Hosting;
-using SitMessenger.AppHost.Hosting.Testing;
+using SitMessenger.Testing;
 
 namespace SitMessenger.SystemTests.Infrastructure;
 
 /// <summary>One running system (real PostgreSQL, Redis, RabbitMQ and every service) shared by the tests of the assembly.</summary>
 public sealed class SitMessengerAppFixture : IAsyncLifetime
 {
-    public static readonly TimeSpan StartupBudget = TimeSpan.FromMinutes(3);
+    public static TimeSpan StartupBudget => SitMessengerSystem.StartupBudget;
 
-    public DistributedApplication App { get; private set; } = null!;
+    public SitMessengerSystem App { get; private set; } = null!;
 
     public HttpClient Gateway { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        // A short flush delay so the tests see messages move into segments without waiting 20 s each time.
-        App = DistributedApplicationTestingBuilder.Create<Program>(new Dictionary<string, string?>
+        App = await SitMessengerSystem.StartAsync(new Dictionary<string, string?>
         {
+            // A short flush delay so the tests see messages move into segments without waiting 20 s each time.
             ["SitMessenger:FlushDelay"] = "00:00:03",
             // Two Api processes behind the Gateway, as in production: every test also checks they agree.
             ["AppHost:ApiReplicas"] = "2",
@@ -31,8 +30,6 @@ public sealed class SitMessengerAppFixture : IAsyncLifetime
             // The per-username login throttle stays as shipped; the per-address one would count the whole suite.
             ["Services:api:LoginThrottle:AttemptsPerAddress"] = "500",
         });
-        using var timeout = new CancellationTokenSource(StartupBudget);
-        await App.StartAsync(timeout.Token);
         Gateway = new HttpClient { BaseAddress = App.GetEndpoint("gateway"), Timeout = TimeSpan.FromSeconds(30) };
     }
 
@@ -42,7 +39,6 @@ public sealed class SitMessengerAppFixture : IAsyncLifetime
         if (App is not null)
         {
             await App.DisposeAsync();
-            StateFolders.Delete(App.StateDirectory);
         }
     }
 }

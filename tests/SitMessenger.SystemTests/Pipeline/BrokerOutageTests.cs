@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using SitMessenger.AppHost.Hosting;
+using SitMessenger.Testing;
 using SitMessenger.SystemTests.Api;
 using SitMessenger.SystemTests.Infrastructure;
 using Xunit.Abstractions;
@@ -50,8 +50,8 @@ public sealed class BrokerOutageTests(SitMessengerAppFixture fixture, ITestOutpu
         try
         {
             await app.StopResourceAsync("messaging");
-            var stopped = app.Snapshot(app.GetResource("messaging"));
-            Assert.True(stopped.State == ResourceState.Stopped, $"messaging is {stopped.State} after StopResourceAsync ({stopped.Detail})");
+            var stopped = app.Status("messaging");
+            Assert.True(stopped.State is "Exited" or "Finished", $"messaging is {stopped.State} after StopResourceAsync (exit code {stopped.ExitCode})");
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RabbitMQ stopped after {clock.Elapsed.TotalSeconds:0.0} s"));
 
             var outageStart = clock.Elapsed;

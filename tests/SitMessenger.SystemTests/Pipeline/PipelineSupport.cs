@@ -6,7 +6,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Npgsql;
-using SitMessenger.AppHost.Hosting;
+using SitMessenger.Testing;
 using SitMessenger.SystemTests.Api;
 using SitMessenger.SystemTests.Infrastructure;
 
@@ -45,13 +45,13 @@ internal static class Poll
     }
 
     /// <summary>Waits until the resource is Healthy with a process other than <paramref name="oldProcessId"/>.</summary>
-    public static Task<ResourceSnapshot> UntilRestartedAsync(DistributedApplication app, string name, int? oldProcessId, TimeSpan timeout) =>
+    public static Task<ResourceStatus> UntilRestartedAsync(SitMessengerSystem app, string name, int? oldProcessId, TimeSpan timeout) =>
         UntilAsync(
             $"{name} healthy again with a new process (old pid {oldProcessId})",
             timeout,
-            () => Task.FromResult(app.Snapshot(app.GetResource(name))),
-            s => s.State == ResourceState.Healthy && s.ProcessId is int pid && pid != oldProcessId,
-            s => $"{s.State} pid {s.ProcessId} restarts {s.Restarts} ({s.Detail})");
+            () => Task.FromResult(app.Status(name)),
+            s => s.IsHealthy && s.ProcessId is int pid && pid != oldProcessId,
+            s => $"{s.State} ({s.Health}) pid {s.ProcessId} exit code {s.ExitCode}");
 }
 
 /// <summary>One message as GET /api/v1/chat/{id}/messages/ answers it.</summary>
@@ -223,7 +223,7 @@ internal sealed record ChatStorage(long LastSeq, long FlushedSeq, long Pending, 
 internal sealed record SegmentRow(long FirstSeq, long LastSeq, string Location);
 
 /// <summary>Reads (only reads) the system's PostgreSQL. No pooling: other tests restart PostgreSQL under us.</summary>
-internal sealed class PipelineDatabase(DistributedApplication app)
+internal sealed class PipelineDatabase(SitMessengerSystem app)
 {
     private readonly string _connectionString = app.GetConnectionString("sitdb") + ";Pooling=false;Timeout=10";
 
@@ -312,19 +312,19 @@ internal sealed class PipelineDatabase(DistributedApplication app)
 /// <summary>Where segment files and logs of the running system are.</summary>
 internal static class StateFiles
 {
-    public static string SegmentFolder(DistributedApplication app, string chatId) =>
+    public static string SegmentFolder(SitMessengerSystem app, string chatId) =>
         Path.Combine(app.StateDirectory, "segments", Guid.Parse(chatId).ToString("N", CultureInfo.InvariantCulture));
 
-    public static IReadOnlyList<string> SegmentFiles(DistributedApplication app, string chatId)
+    public static IReadOnlyList<string> SegmentFiles(SitMessengerSystem app, string chatId)
     {
         var folder = SegmentFolder(app, chatId);
         return Directory.Exists(folder) ? [.. Directory.EnumerateFiles(folder, "*.seg").Order(StringComparer.Ordinal)] : [];
     }
 
-    public static string LogPath(DistributedApplication app, string resource) => Path.Combine(app.StateDirectory, "logs", resource + ".log");
+    public static string LogPath(SitMessengerSystem app, string resource) => app.LogPath(resource);
 
     /// <summary>The log's lines from byte <paramref name="offset"/> on (the file is shared for writing by the AppHost).</summary>
-    public static string LogSince(DistributedApplication app, string resource, long offset)
+    public static string LogSince(SitMessengerSystem app, string resource, long offset)
     {
         var path = LogPath(app, resource);
         if (!File.Exists(path))
@@ -338,7 +338,7 @@ internal static class StateFiles
         return reader.ReadToEnd();
     }
 
-    public static long LogLength(DistributedApplication app, string resource)
+    public static long LogLength(SitMessengerSystem app, string resource)
     {
         var path = LogPath(app, resource);
         return File.Exists(path) ? new FileInfo(path).Length : 0;
@@ -366,7 +366,7 @@ internal sealed class WorkerJobs : IDisposable
 
     private readonly HttpClient _client;
 
-    public WorkerJobs(DistributedApplication app, TimeSpan? timeout = null)
+    public WorkerJobs(SitMessengerSystem app, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(app);
         _client = new HttpClient { BaseAddress = app.GetEndpoint("worker"), Timeout = timeout ?? TimeSpan.FromSeconds(15) };
@@ -396,7 +396,10 @@ internal sealed class WorkerJobs : IDisposable
 
     public async Task<(HttpStatusCode Status, string Body)> RequeueAsync()
     {
-        using var response = await _client.PostAsync(new Uri("/jobs/dead-letters/requeue", UriKind.Relative), content: null);
+        // As the AppHost's dashboard command does: operator actions need the header (OperatorPages.ActionHeader).
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/jobs/dead-letters/requeue", UriKind.Relative));
+        request.Headers.Add("X-Dashboard-Action", "1");
+        using var response = await _client.SendAsync(request);
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 

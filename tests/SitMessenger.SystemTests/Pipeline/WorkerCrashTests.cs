@@ -40,9 +40,8 @@ public sealed class WorkerCrashTests(SitMessengerAppFixture fixture, ITestOutput
         var workerLogStart = StateFiles.LogLength(app, "worker");
         using var jobs = new WorkerJobs(app, TimeSpan.FromSeconds(3));
 
-        var worker = app.GetResource("worker");
-        var before = app.Snapshot(worker);
-        Assert.True(before.ProcessId is not null, $"worker has no process: {before.State} {before.Detail}");
+        var before = app.Status("worker");
+        Assert.True(before.ProcessId is not null, $"worker has no process: {before.State} {before.Health}");
 
         var clock = Stopwatch.StartNew();
         var sent = new Dictionary<long, string>();
@@ -81,7 +80,7 @@ public sealed class WorkerCrashTests(SitMessengerAppFixture fixture, ITestOutput
                 var temporary = Directory.Exists(segmentFolder) && Directory.EnumerateFiles(segmentFolder, "*.tmp").Any();
                 if (running is not null || temporary)
                 {
-                    using var process = Process.GetProcessById(before.ProcessId!.Value);
+                    using var process = Process.GetProcessById(app.ServiceProcessId("worker")!.Value);
                     process.Kill();
                     kill = new Kill(clock.Elapsed, burst + 1, running?.JobId, temporary, sent.Count + Volatile.Read(ref sentCount), await database.StorageAsync(chatId));
                     await process.WaitForExitAsync();
@@ -109,7 +108,6 @@ public sealed class WorkerCrashTests(SitMessengerAppFixture fixture, ITestOutput
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"all {sent.Count} sends answered 201 after {clock.Elapsed.TotalSeconds:0.0} s"));
 
         var after = await Poll.UntilRestartedAsync(app, "worker", before.ProcessId, RestartBudget);
-        Assert.True(after.Restarts > before.Restarts, $"restart count did not grow: {before.Restarts} → {after.Restarts}");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"worker back as pid {after.ProcessId} at {clock.Elapsed.TotalSeconds:0.0} s"));
 
         var storage = await database.UntilFlushedAsync(chatId, lastSeq, FlushBudget, async () =>

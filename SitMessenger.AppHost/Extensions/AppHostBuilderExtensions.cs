@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace SitMessenger.AppHost.Extensions;
+
+internal static class AppHostBuilderExtensions
+{
+    /// <summary>Binds <see cref="AppHostOptions"/> from configuration and the AppHost's own command-line switches.</summary>
+    public static AppHostOptions GetAppHostOptions(this IDistributedApplicationBuilder builder, string[] args)
+    {
+        builder.Configuration.AddCommandLine(args, AppHostOptions.CommandLineSwitches);
+        return builder.Configuration.GetSection(AppHostOptions.SectionName).Get<AppHostOptions>() ?? new AppHostOptions();
+    }
+
+    /// <summary>
+    /// In run mode, takes the state folder (<c>.state</c> in the working copy unless configured) for this AppHost alone
+    /// until the application is disposed. Publish mode has none: production keeps data in volumes and secrets in its own store.
+    /// </summary>
+    public static StateFolder? AcquireStateFolder(this IDistributedApplicationBuilder builder, AppHostOptions options)
+    {
+        if (!builder.ExecutionContext.IsRunMode)
+        {
+            return null;
+        }
+
+        var path = Path.GetFullPath(options.StateDirectory ?? Path.Combine(RepositoryRoot(builder.AppHostDirectory), ".state"));
+        var state = StateFolder.Acquire(path);
+        builder.Services.AddSingleton(state);
+        return state;
+    }
+
+    /// <summary>Prints each resource's progress in the terminal, and one line when all are up.</summary>
+    public static IDistributedApplicationBuilder ReportStartupProgress(this IDistributedApplicationBuilder builder)
+    {
+        builder.Services.AddHostedService<StartupProgressReporter>();
+        return builder;
+    }
+
+    /// <summary>Starts a crashed service again (DCP leaves it exited).</summary>
+    public static IDistributedApplicationBuilder RestartCrashedServices(this IDistributedApplicationBuilder builder)
+    {
+        builder.Services.AddHostedService<CrashedServiceRestarter>();
+        return builder;
+    }
+
+    private static string RepositoryRoot(string appHostDirectory)
+    {
+        for (var folder = new DirectoryInfo(appHostDirectory); folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "SitMessenger.sln")))
+            {
+                return folder.FullName;
+            }
+        }
+
+        return appHostDirectory;
+    }
+}

@@ -1,0 +1,54 @@
+using Npgsql;
+
+namespace SitMessenger.Chat.Integrations;
+
+/// <summary>How a process uses PostgreSQL beyond what its connection string says, e.g. <c>Postgres__MaxPoolSize=48</c>.</summary>
+public sealed class PostgresClientOptions
+{
+    public const string SectionName = "Postgres";
+
+    /// <summary>Connections one process keeps at most: far more than two cores' worth of busy backends.</summary>
+    public const int DefaultMaxPoolSize = 32;
+
+    /// <summary>Seconds between probes of an idle pooled connection, unless the connection string sets its own.</summary>
+    public const int DefaultKeepAliveSeconds = 5;
+
+    private static readonly int NpgsqlDefaultMaxPoolSize = new NpgsqlConnectionStringBuilder().MaxPoolSize;
+
+    /// <summary>
+    /// This process's pool size, over the connection string's. Unset: the connection string's if it names one,
+    /// else <see cref="DefaultMaxPoolSize"/>.
+    /// </summary>
+    public int? MaxPoolSize { get; set; }
+
+    /// <summary>Every problem with these options, empty when they are usable.</summary>
+    public IReadOnlyList<string> Validate() =>
+        MaxPoolSize is < 1
+            ? [$"{SectionName}:MaxPoolSize is {MaxPoolSize}: a process needs at least one PostgreSQL connection."]
+            : [];
+
+    /// <summary>Applies these settings to the connection string the process's NpgsqlDataSource is built from.</summary>
+    public void ApplyTo(NpgsqlConnectionStringBuilder connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+
+        if (connection.KeepAlive == 0)
+        {
+            // Idle pooled connections are probed, so after a PostgreSQL restart the dead ones leave the pool within
+            // seconds instead of each failing the next request that draws it.
+            connection.KeepAlive = DefaultKeepAliveSeconds;
+        }
+
+        // Npgsql's default of 100 connections per process oversubscribes the server once a few processes (Api
+        // replicas, the Worker) share it: past max_connections a burst of requests fails instead of waiting its turn
+        // for a pooled connection. All the pools together must fit in the server's max_connections.
+        if (MaxPoolSize is { } configured)
+        {
+            connection.MaxPoolSize = configured;
+        }
+        else if (connection.MaxPoolSize == NpgsqlDefaultMaxPoolSize)
+        {
+            connection.MaxPoolSize = DefaultMaxPoolSize;
+        }
+    }
+}
