@@ -47,14 +47,16 @@ public sealed class LocalServerTests
         var folder = Directory.CreateTempSubdirectory("sit-launcher-").FullName;
         try
         {
-            // A stand-in "server": once ready for signals it reports its arguments, then says which signal it got.
-            var server = Path.Combine(folder, "server.sh");
+            // A stand-in "server": once ready for signals it reports its arguments, then says which signal it got. Perl, not
+            // sh: a shell started in the background with & may not trap SIGINT, while real servers (PostgreSQL) set their own handlers.
+            var server = Path.Combine(folder, "server.pl");
             File.WriteAllText(server, """
-                #!/bin/sh
-                trap 'echo INT > "$0.signal"; exit 0' INT
-                trap 'echo TERM > "$0.signal"; exit 0' TERM
-                printf '%s|' "$@" > "$0.tmp" && mv "$0.tmp" "$0.args"
-                while true; do sleep 0.1; done
+                #!/usr/bin/perl
+                sub stop { open(my $f, '>', "$0.signal"); print $f "$_[0]\n"; close($f); exit 0; }
+                $SIG{INT} = \&stop;
+                $SIG{TERM} = \&stop;
+                open(my $a, '>', "$0.tmp"); print $a join('', map { "$_|" } @ARGV); close($a); rename("$0.tmp", "$0.args");
+                sleep 1 while 1;
                 """);
             File.SetUnixFileMode(server, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             var launcher = await new LauncherScript(server, ["-c", "it's $HOME", "a b"]) { StopSignal = "INT" }.WriteAsync(folder, CancellationToken.None);
