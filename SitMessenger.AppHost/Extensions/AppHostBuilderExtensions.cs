@@ -25,7 +25,9 @@ internal static class AppHostBuilderExtensions
 
         var path = Path.GetFullPath(options.StateDirectory ?? Path.Combine(RepositoryRoot(builder.AppHostDirectory), ".state"));
         var state = StateFolder.Acquire(path);
-        builder.Services.AddSingleton(state);
+        // Released when the application is disposed (a test starts the next AppHost on the same folder in-process); the
+        // container disposes only what it created, so it owns it through a factory resolved at start.
+        builder.Services.AddHostedService(_ => new StateFolderOwner(state));
         return state;
     }
 

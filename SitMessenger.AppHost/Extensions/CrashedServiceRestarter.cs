@@ -11,7 +11,8 @@ internal sealed class RestartOnCrashAnnotation : IResourceAnnotation;
 /// <summary>
 /// DCP leaves an exited process exited. A service that crashes (killed, out of memory, an unhandled exception) is
 /// started again with backoff (1 s, 2 s, 4 s ... 30 s), as a process supervisor would. A service stopped on purpose
-/// (the dashboard's Stop, a test's stop command) exits 0 on SIGTERM and stays stopped.
+/// (the dashboard's Stop, a stop command) passes through Stopping first and stays stopped, whatever its exit code: DCP
+/// reports -1 when it had to kill a process that took long to end.
 /// </summary>
 internal sealed partial class CrashedServiceRestarter(
     ResourceNotificationService notifications,
@@ -30,9 +31,13 @@ internal sealed partial class CrashedServiceRestarter(
         {
             await foreach (var change in notifications.WatchAsync(stoppingToken))
             {
-                if (change.Resource.Annotations.OfType<RestartOnCrashAnnotation>().Any()
-                    && IsCrash(change.Snapshot)
-                    && _crashes.GetOrAdd(change.ResourceId, _ => new Crashes()).TryClaim(change.Snapshot, out var backoff))
+                if (!change.Resource.Annotations.OfType<RestartOnCrashAnnotation>().Any())
+                {
+                    continue;
+                }
+
+                var crashes = _crashes.GetOrAdd(change.ResourceId, _ => new Crashes());
+                if (crashes.Observe(change.Snapshot) && crashes.TryClaim(change.Snapshot, out var backoff))
                 {
                     LogCrashed(logger, change.ResourceId, change.Snapshot.ExitCode, backoff.TotalSeconds);
                     _ = RestartAsync(change.ResourceId, backoff, stoppingToken);
@@ -43,10 +48,6 @@ internal sealed partial class CrashedServiceRestarter(
         {
         }
     }
-
-    private static bool IsCrash(CustomResourceSnapshot snapshot) =>
-        (snapshot.State?.Text == KnownResourceStates.Exited || snapshot.State?.Text == KnownResourceStates.Finished)
-        && snapshot.ExitCode is not null and not 0;
 
     private async Task RestartAsync(string resourceId, TimeSpan backoff, CancellationToken cancellationToken)
     {
@@ -71,6 +72,31 @@ internal sealed partial class CrashedServiceRestarter(
         private DateTime? _lastStopped;
         private DateTime _lastCrash = DateTime.MinValue;
         private TimeSpan _backoff = TimeSpan.Zero;
+        private bool _stopping;
+
+        /// <summary>Follows the states; true when this one is an exit that nobody asked for.</summary>
+        public bool Observe(CustomResourceSnapshot snapshot)
+        {
+            lock (_gate)
+            {
+                var state = snapshot.State?.Text;
+                if (state == KnownResourceStates.Stopping)
+                {
+                    _stopping = true;
+                    return false;
+                }
+
+                if (state == KnownResourceStates.Starting || state == KnownResourceStates.Running)
+                {
+                    _stopping = false;
+                    return false;
+                }
+
+                return !_stopping
+                    && (state == KnownResourceStates.Exited || state == KnownResourceStates.Finished)
+                    && snapshot.ExitCode is not null and not 0;
+            }
+        }
 
         public bool TryClaim(CustomResourceSnapshot snapshot, out TimeSpan backoff)
         {

@@ -110,3 +110,13 @@ internal sealed class StateFolder : IDisposable
 
     public void Dispose() => _lock.Dispose();
 }
+
+/// <summary>Holds the state folder's lock for the application's lifetime.</summary>
+internal sealed class StateFolderOwner(StateFolder state) : Microsoft.Extensions.Hosting.IHostedService, IDisposable
+{
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public void Dispose() => state.Dispose();
+}

@@ -67,7 +67,8 @@ internal sealed record DashboardSpan(string Name, string Resource);
 /// Selectors follow what the 13.6 dashboard renders: resource rows are <c>tr.resource-row</c> whose Name cell holds
 /// <c>.resource-name-text</c> and an aria-label "Type: name"; the State cell's first span holds the state text; the
 /// row's "Actions" button opens a menu of <c>menuitem</c>s (View details, Console logs, ..., Stop/Start, every command
-/// added with <c>WithCommand</c>, Restart); a command reports through a <c>fluent-toast-b.resource-command-toast</c>
+/// added with <c>WithCommand</c>, Restart; with several commands of its own, those and Restart sit in a "Commands"
+/// submenu instead); a command reports through a <c>fluent-toast-b.resource-command-toast</c>
 /// whose <c>intent</c> goes from progress to success or error; a command with a confirmation message first opens a
 /// <c>fluent-dialog</c> whose primary button confirms. Traces rows live in <c>#tracesScrollContainer</c> (virtualized,
 /// newest at the bottom), each with <c>.trace-service-tag</c>s "name (count)" and a Name cell titled "...Trace Id: id".
@@ -284,7 +285,16 @@ internal sealed partial class DashboardBrowser : IAsyncDisposable
             var toastsBefore = (await EvaluateJsonAsync<ToastReading[]>("() => window.__sit.commandToasts()")).Select(t => t.Id).ToArray();
 
             await row.GetByRole(AriaRole.Button, new() { Name = "Actions", Exact = true }).ClickAsync();
-            await row.GetByRole(AriaRole.Menuitem, new() { Name = commandDisplayName, Exact = true }).ClickAsync();
+            await row.GetByRole(AriaRole.Menuitem, new() { Name = "View details", Exact = true }).WaitForAsync();
+            var item = row.GetByRole(AriaRole.Menuitem, new() { Name = commandDisplayName, Exact = true });
+            // A resource with several commands of its own gets them (and Restart) in a "Commands" submenu.
+            var submenu = row.Locator("fluent-menu-item[title='Commands']");
+            if (!await item.IsVisibleAsync() && await submenu.CountAsync() == 1)
+            {
+                await submenu.ClickAsync();
+            }
+
+            await item.ClickAsync();
 
             // This run's toast is the one that was not there before the click; its title quotes the command's name.
             const string thisRunsToast =
