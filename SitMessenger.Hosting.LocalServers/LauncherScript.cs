@@ -31,12 +31,17 @@ internal sealed record LauncherScript(string Binary, IReadOnlyList<string> Argum
             command.Append(' ').Append(Quote(argument));
         }
 
+        // The trap is set before the server starts, so a stop that arrives at once is not lost: it is passed on as soon
+        // as the server's pid is known.
         return $"""
             #!/bin/sh
             # Written by the AppHost before every start; see LauncherScript.cs for why it exists.
+            child=
+            stop=
+            trap 'stop=1; [ -n "$child" ] && kill -{StopSignal} "$child" 2>/dev/null' TERM INT
             {command} &
             child=$!
-            trap 'kill -{StopSignal} "$child" 2>/dev/null' TERM INT
+            [ -n "$stop" ] && kill -{StopSignal} "$child" 2>/dev/null
             status=0
             # wait returns early when a trapped signal arrives; keep waiting until the server has really exited.
             while kill -0 "$child" 2>/dev/null; do wait "$child"; status=$?; done
