@@ -376,6 +376,10 @@ internal sealed partial class DashboardBrowser : IAsyncDisposable
 
     /// <inheritdoc cref="FindTraceWithServicesAsync(string[])"/>
     public Task<DashboardTrace> FindTraceWithServicesAsync(TimeSpan timeout, params string[] services) =>
+        FindTraceWithServicesAsync(timeout, nameContains: "", services);
+
+    /// <summary>As <see cref="FindTraceWithServicesAsync(string[])"/>, for a trace whose name holds <paramref name="nameContains"/>.</summary>
+    public Task<DashboardTrace> FindTraceWithServicesAsync(TimeSpan timeout, string nameContains, params string[] services) =>
         GuardAsync("find-trace", async () =>
         {
             if (services.Length == 0)
@@ -387,7 +391,7 @@ internal sealed partial class DashboardBrowser : IAsyncDisposable
             await Page.Locator("#tracesScrollContainer").WaitForAsync();
             var found = await WaitForJsonAsync<TraceReading>(
                 """
-                (services) => {
+                ({ services, nameContains }) => {
                   const container = document.getElementById('tracesScrollContainer');
                   if (!container) return null;
                   // A service also matches its replicas' instance names ("api" matches "api-x2k9f3ab").
@@ -400,8 +404,9 @@ internal sealed partial class DashboardBrowser : IAsyncDisposable
                       const m = /^(.*)\s\((\d+)\)$/.exec(tag.textContent.trim());
                       if (m) spans[m[1]] = parseInt(m[2], 10);
                     }
-                    if (services.every(s => Object.keys(spans).some(t => matches(t, s)))) {
-                      const cells = row.querySelectorAll('td[role="gridcell"]');
+                    const cells = row.querySelectorAll('td[role="gridcell"]');
+                    const rowName = cells[1]?.querySelector('.trace-name-content > span')?.textContent.trim() ?? cells[1]?.getAttribute('title') ?? '';
+                    if (services.every(s => Object.keys(spans).some(t => matches(t, s))) && rowName.includes(nameContains)) {
                       const title = cells[1]?.getAttribute('title') ?? '';
                       const id = /Trace Id:\s*([0-9a-f]+)/i.exec(title);
                       return {
@@ -418,7 +423,7 @@ internal sealed partial class DashboardBrowser : IAsyncDisposable
                   return null;
                 }
                 """,
-                services, timeout, pollingMilliseconds: 250);
+                new { services, nameContains }, timeout, pollingMilliseconds: 250);
             return new DashboardTrace(found.TraceId, found.Name, found.Timestamp, found.Spans);
         });
 

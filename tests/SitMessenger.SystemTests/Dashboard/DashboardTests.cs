@@ -109,7 +109,8 @@ public sealed partial class DashboardTests(DashboardSystemFixture fixture, ITest
         var flushed = await database.UntilFlushedAsync(chatId, sent.LastSeq, FlushBudget);
         output.WriteLine($"chat {chatId} flushed: {flushed}");
 
-        var trace = await browser.FindTraceWithServicesAsync(TraceBudget, TracedServices);
+        // The chat's creation also makes a gateway-api-worker trace (its first line is flushed): look for the send's.
+        var trace = await browser.FindTraceWithServicesAsync(TraceBudget, "PATCH", TracedServices);
         output.WriteLine($"trace {trace.TraceId} '{trace.Name}' at {trace.Timestamp}: " +
             string.Join(", ", trace.SpansByService.Select(kv => $"{kv.Key}={kv.Value}")));
         await ShotAsync(browser, "traces");
