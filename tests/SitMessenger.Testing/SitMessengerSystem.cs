@@ -150,19 +150,33 @@ public sealed class SitMessengerSystem : IAsyncDisposable
     {
         foreach (var replica in Replicas(name))
         {
-            // On a loaded machine DCP's stop can give up (seen in CI: "Failed to stop resource") while the process goes on;
-            // what counts is that it stops, so a failed command is asked again, and fails the test only the third time.
-            for (var attempt = 1; ; attempt++)
+            // Known defect (see the issue note): a service run by DCP through `dotnet run` finishes its graceful shutdown
+            // (leases released, connections closed) but its process sometimes does not exit, and DCP's stop then times out
+            // ("timed out waiting for process to stop"). The graceful part is what tests assert on; the process is then
+            // ended as DCP would end it, so the test goes on and the defect stays visible in the resource's log.
+            // Found before the stop: once DCP has ended `dotnet run`, the service is an orphan no tree leads to.
+            var service = replica.ProcessId is int pid ? ProcessTree.Deepest(pid) : (int?)null;
+            var result = await Commands.ExecuteCommandAsync(replica.ResourceId, KnownResourceCommands.StopCommand, cancellationToken);
+            if (!result.Success && !await ExitsWithinAsync(replica.ResourceId, TimeSpan.FromSeconds(5), cancellationToken))
             {
-                var result = await Commands.ExecuteCommandAsync(replica.ResourceId, KnownResourceCommands.StopCommand, cancellationToken);
-                if (result.Success || await ExitsWithinAsync(replica.ResourceId, StopBudget, cancellationToken))
+                if (service is int leftover && leftover != replica.ProcessId)
                 {
-                    break;
+                    try
+                    {
+                        using var process = System.Diagnostics.Process.GetProcessById(leftover);
+                        process.Kill();
+                    }
+                    catch (ArgumentException)
+                    {
+                        // Already gone.
+                    }
                 }
 
-                if (attempt == 3)
+                // DCP stops tracking a process whose stop timed out: ask it again now that the process is gone.
+                var again = await Commands.ExecuteCommandAsync(replica.ResourceId, KnownResourceCommands.StopCommand, cancellationToken);
+                if (!again.Success && !await ExitsWithinAsync(replica.ResourceId, StopBudget, cancellationToken))
                 {
-                    throw new InvalidOperationException($"stop on {replica.ResourceId} failed {attempt} times: {result.Message}");
+                    throw new InvalidOperationException($"stop on {replica.ResourceId} failed: {result.Message}; again: {again.Message}");
                 }
             }
         }
@@ -170,7 +184,7 @@ public sealed class SitMessengerSystem : IAsyncDisposable
         await App.ResourceNotifications.WaitForResourceAsync(name, [KnownResourceStates.Exited, KnownResourceStates.Finished], cancellationToken);
     }
 
-    private static readonly TimeSpan StopBudget = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan StopBudget = TimeSpan.FromSeconds(60);
 
     private ResourceCommandService Commands => App.Services.GetRequiredService<ResourceCommandService>();
 
