@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using SitMessenger.Hosting.LocalServers;
 
 namespace SitMessenger.AppHost.Extensions;
 
@@ -14,7 +15,8 @@ internal static class LeftoverProcesses
 
     public static void Stop(string stateDirectory)
     {
-        var leftovers = FindUsing(stateDirectory);
+        // Whoever started us (dotnet run, a script, a test runner) may name the folder too: not ours to stop.
+        var leftovers = LocalProcessTable.Using(stateDirectory, except: LocalProcessTable.Ancestors());
         if (leftovers.Count == 0)
         {
             return;
@@ -27,12 +29,12 @@ internal static class LeftoverProcesses
         }
 
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < Patience && leftovers.Any(l => IsAlive(l.Pid)))
+        while (clock.Elapsed < Patience && leftovers.Any(l => LocalProcessTable.IsAlive(l.Pid)))
         {
             Thread.Sleep(200);
         }
 
-        foreach (var (pid, _) in leftovers.Where(l => IsAlive(l.Pid)))
+        foreach (var (pid, _) in leftovers.Where(l => LocalProcessTable.IsAlive(l.Pid)))
         {
             Signal(pid, kill: true);
         }
@@ -50,61 +52,4 @@ internal static class LeftoverProcesses
             // No kill command: nothing more we can do than leave it.
         }
     }
-
-    private static List<(int Pid, string CommandLine)> FindUsing(string stateDirectory)
-    {
-        var found = new List<(int, string)>();
-        // Whoever started us (dotnet run, a script, a test runner) may name the folder too: not ours to stop.
-        var ancestors = Ancestors();
-        foreach (var entry in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(entry), out var pid) || ancestors.Contains(pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                var commandLine = File.ReadAllText(Path.Combine(entry, "cmdline")).Replace('\0', ' ').Trim();
-                var environment = File.ReadAllText(Path.Combine(entry, "environ"));
-                // Redis rewrites its command line and environment for its process title; its working folder stays.
-                var workingFolder = File.ResolveLinkTarget(Path.Combine(entry, "cwd"), returnFinalTarget: false)?.FullName ?? "";
-                if (commandLine.Contains(stateDirectory, StringComparison.Ordinal)
-                    || environment.Contains(stateDirectory, StringComparison.Ordinal)
-                    || workingFolder.StartsWith(stateDirectory, StringComparison.Ordinal))
-                {
-                    found.Add((pid, commandLine));
-                }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // Ended while we looked, or a kernel thread.
-            }
-        }
-
-        return found;
-    }
-
-    private static HashSet<int> Ancestors()
-    {
-        var chain = new HashSet<int>();
-        for (var pid = Environment.ProcessId; pid > 1 && chain.Add(pid);)
-        {
-            try
-            {
-                // /proc/<pid>/stat: "pid (name) state ppid ..."; the name may hold spaces, so read after the last ')'.
-                var stat = File.ReadAllText($"/proc/{pid}/stat");
-                pid = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
-            }
-            catch (IOException)
-            {
-                break;
-            }
-        }
-
-        return chain;
-    }
-
-    private static bool IsAlive(int pid) =>
-        File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Aspire.Hosting.ApplicationModel;
@@ -16,7 +15,7 @@ internal sealed class StartupProgressReporter(ResourceNotificationService notifi
     public const string AllHealthyLine = "All resources are healthy";
 
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly ConcurrentDictionary<string, string> _shown = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _shown = new(StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

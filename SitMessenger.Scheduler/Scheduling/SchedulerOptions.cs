@@ -13,10 +13,11 @@ internal sealed class SchedulerOptions
     /// </summary>
     public Dictionary<string, ScheduledJobOptions> Jobs { get; set; } = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["sweep-pending"] = new() { Cron = "*/10 * * * * *", Type = JobTypes.SweepPending },
-        ["delete-expired-tokens"] = new() { Cron = "0 17 * * * *", Type = JobTypes.DeleteExpiredTokens },
-        ["remove-orphan-segments"] = new() { Cron = "0 */15 * * * *", Type = JobTypes.RemoveOrphanSegments },
-        ["compact-segments"] = new() { Cron = "0 */5 * * * *", Type = JobTypes.CompactSegments },
+        // Each named after its type; JobTypes.Recurring lists them for the dashboard's "Run ... now" commands.
+        [JobTypes.SweepPending] = new() { Cron = "*/10 * * * * *", Type = JobTypes.SweepPending },
+        [JobTypes.DeleteExpiredTokens] = new() { Cron = "0 17 * * * *", Type = JobTypes.DeleteExpiredTokens },
+        [JobTypes.RemoveOrphanSegments] = new() { Cron = "0 */15 * * * *", Type = JobTypes.RemoveOrphanSegments },
+        [JobTypes.CompactSegments] = new() { Cron = "0 */5 * * * *", Type = JobTypes.CompactSegments },
     };
 
     /// <summary>How long a leader stays leader without renewing: the longest a dead leader's schedule goes unattended.</summary>

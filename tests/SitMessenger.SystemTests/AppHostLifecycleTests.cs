@@ -124,7 +124,7 @@ public sealed class AppHostLifecycleTests
 
     private static async Task UntilNothingRunsInAsync(string stateDirectory, IReadOnlyList<int> pids) =>
         await Poll.UntilAsync($"no process left in {stateDirectory}", CleanupBudget,
-            () => Task.FromResult(StateFolders.ProcessesUsing(stateDirectory).Concat(pids.Where(IsAlive).Select(p => $"pid {p}")).ToList()),
+            () => Task.FromResult(StateFolders.ProcessesUsing(stateDirectory).Concat(pids.Where(LocalProcessTable.IsAlive).Select(p => $"pid {p}")).ToList()),
             left => left.Count == 0,
             left => string.Join("; ", left));
 
@@ -148,6 +148,4 @@ public sealed class AppHostLifecycleTests
             .Concat(Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")) : [])
             .Select(folder => Path.Combine(folder, name))
             .FirstOrDefault(File.Exists);
-
-    private static bool IsAlive(int pid) => Directory.Exists($"/proc/{pid}") && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
 }

@@ -4,6 +4,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using SitMessenger.Hosting.LocalServers;
 
 namespace SitMessenger.Testing;
 
@@ -141,7 +142,7 @@ public sealed class SitMessengerSystem : IAsyncDisposable
     /// The service's own process. DCP runs a project as <c>dotnet run --no-build</c>, which runs the service as its child:
     /// killing that child is what a crash of the service looks like.
     /// </summary>
-    public int? ServiceProcessId(string name) => Status(name).ProcessId is int pid ? ProcessTree.Deepest(pid) : null;
+    public int? ServiceProcessId(string name) => Status(name).ProcessId is int pid ? LocalProcessTable.Deepest(pid) : null;
 
     public IReadOnlyList<ResourceStatus> Statuses() => [.. _latest.Values.OrderBy(s => s.ResourceId, StringComparer.Ordinal)];
 
@@ -155,7 +156,7 @@ public sealed class SitMessengerSystem : IAsyncDisposable
             // ("timed out waiting for process to stop"). The graceful part is what tests assert on; the process is then
             // ended as DCP would end it, so the test goes on and the defect stays visible in the resource's log.
             // Found before the stop: once DCP has ended `dotnet run`, the service is an orphan no tree leads to.
-            var service = replica.ProcessId is int pid ? ProcessTree.Deepest(pid) : (int?)null;
+            var service = replica.ProcessId is int pid ? LocalProcessTable.Deepest(pid) : (int?)null;
             var result = await Commands.ExecuteCommandAsync(replica.ResourceId, KnownResourceCommands.StopCommand, cancellationToken);
             if (!result.Success && !await ExitsWithinAsync(replica.ResourceId, TimeSpan.FromSeconds(5), cancellationToken))
             {

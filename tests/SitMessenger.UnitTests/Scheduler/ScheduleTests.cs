@@ -6,6 +6,14 @@ namespace SitMessenger.UnitTests.Scheduler;
 
 public sealed class ScheduleTests
 {
+    [Fact]
+    public void The_dashboard_offers_a_run_now_command_for_exactly_the_jobs_the_scheduler_runs_by_default()
+    {
+        var defaults = new SchedulerOptions().Jobs;
+        Assert.Equal(JobTypes.Recurring.Order(StringComparer.Ordinal), defaults.Keys.Order(StringComparer.Ordinal));
+        Assert.All(defaults, job => Assert.Equal(job.Key, job.Value.Type));
+    }
+
     private static readonly DateTimeOffset Noon = new(2025, 3, 14, 12, 0, 0, TimeSpan.Zero);
 
     [Fact]
