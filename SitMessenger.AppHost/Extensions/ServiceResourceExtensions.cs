@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Aspire.Hosting.ApplicationModel;
 using SitMessenger.Hosting.LocalServers;
 
@@ -19,6 +20,7 @@ internal static class ServiceResourceExtensions
             // otherwise tell ASP.NET Core to believe any sender.
             .DisableForwardedHeaders()
             .WithServiceEnvironment(builder)
+            .WithTelemetryOnlyToADashboard()
             .WithAnnotation(new RestartOnCrashAnnotation());
         if (replicas > 1)
         {
@@ -37,7 +39,28 @@ internal static class ServiceResourceExtensions
     /// <summary>A one-shot service (the schema migrator): no endpoint, runs to completion, not restarted.</summary>
     public static IResourceBuilder<ProjectResource> AddJob<TProject>(this IDistributedApplicationBuilder builder, string name)
         where TProject : IProjectMetadata, new() =>
-        builder.AddProject<TProject>(name, launchProfileName: null).WithServiceEnvironment(builder);
+        builder.AddProject<TProject>(name, launchProfileName: null).WithServiceEnvironment(builder).WithTelemetryOnlyToADashboard();
+
+    /// <summary>
+    /// Aspire points every project at the dashboard's OTLP address even when no dashboard runs (tests, <c>--AppHost:…</c>
+    /// runs without one). A service then records spans for nobody and, at shutdown, its exporter retries the dead
+    /// address until DCP gives up stopping it. Without a dashboard the OTLP settings are taken away, so a service exports
+    /// only where someone listens; an operator's own collector still comes in through <c>Services:{name}:…</c>.
+    /// </summary>
+    private static IResourceBuilder<ProjectResource> WithTelemetryOnlyToADashboard(this IResourceBuilder<ProjectResource> service) =>
+        service.WithEnvironment(context =>
+        {
+            if (context.ExecutionContext.IsRunMode
+                && context.ExecutionContext.Services.GetRequiredService<DistributedApplicationOptions>().DisableDashboard)
+            {
+                foreach (var key in context.EnvironmentVariables.Keys.Where(key => key.StartsWith(OtlpExporterSettingsPrefix, StringComparison.Ordinal)).ToList())
+                {
+                    context.EnvironmentVariables.Remove(key);
+                }
+            }
+        });
+
+    private const string OtlpExporterSettingsPrefix = "OTEL_EXPORTER_OTLP_";
 
     /// <summary>The AppHost's environment (Development locally: CORS for the web client's dev origins, and the like).</summary>
     private static IResourceBuilder<ProjectResource> WithServiceEnvironment(this IResourceBuilder<ProjectResource> service, IDistributedApplicationBuilder builder) =>

@@ -151,59 +151,17 @@ public sealed class SitMessengerSystem : IAsyncDisposable
     {
         foreach (var replica in Replicas(name))
         {
-            // Known defect (see the issue note): a service run by DCP through `dotnet run` finishes its graceful shutdown
-            // (leases released, connections closed) but its process sometimes does not exit, and DCP's stop then times out
-            // ("timed out waiting for process to stop"). The graceful part is what tests assert on; the process is then
-            // ended as DCP would end it, so the test goes on and the defect stays visible in the resource's log.
-            // Found before the stop: once DCP has ended `dotnet run`, the service is an orphan no tree leads to.
-            var service = replica.ProcessId is int pid ? LocalProcessTable.Deepest(pid) : (int?)null;
             var result = await Commands.ExecuteCommandAsync(replica.ResourceId, KnownResourceCommands.StopCommand, cancellationToken);
-            if (!result.Success && !await ExitsWithinAsync(replica.ResourceId, TimeSpan.FromSeconds(5), cancellationToken))
+            if (!result.Success)
             {
-                if (service is int leftover && leftover != replica.ProcessId)
-                {
-                    try
-                    {
-                        using var process = System.Diagnostics.Process.GetProcessById(leftover);
-                        process.Kill();
-                    }
-                    catch (ArgumentException)
-                    {
-                        // Already gone.
-                    }
-                }
-
-                // DCP stops tracking a process whose stop timed out: ask it again now that the process is gone.
-                var again = await Commands.ExecuteCommandAsync(replica.ResourceId, KnownResourceCommands.StopCommand, cancellationToken);
-                if (!again.Success && !await ExitsWithinAsync(replica.ResourceId, StopBudget, cancellationToken))
-                {
-                    throw new InvalidOperationException($"stop on {replica.ResourceId} failed: {result.Message}; again: {again.Message}");
-                }
+                throw new InvalidOperationException($"stop on {replica.ResourceId} failed: {result.Message}");
             }
         }
 
         await App.ResourceNotifications.WaitForResourceAsync(name, [KnownResourceStates.Exited, KnownResourceStates.Finished], cancellationToken);
     }
 
-    private static readonly TimeSpan StopBudget = TimeSpan.FromSeconds(60);
-
     private ResourceCommandService Commands => App.Services.GetRequiredService<ResourceCommandService>();
-
-    private async Task<bool> ExitsWithinAsync(string resourceId, TimeSpan budget, CancellationToken cancellationToken)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (clock.Elapsed < budget)
-        {
-            if (_latest.TryGetValue(resourceId, out var status) && status.State is "Exited" or "Finished")
-            {
-                return true;
-            }
-
-            await Task.Delay(200, cancellationToken);
-        }
-
-        return false;
-    }
 
     /// <summary>Starts a stopped resource again and waits until it is healthy.</summary>
     public async Task StartResourceAsync(string name, CancellationToken cancellationToken = default)
