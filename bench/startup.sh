@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Start-up figures: time from launch to all-healthy for a cold start (empty state folder) and a warm one,
-# and the resident memory of each resource's processes once idle. Prints a table; changes nothing outside a temp folder.
+# Start-up figures for `dotnet run --project SitMessenger.AppHost`, the newcomer's command: time from the command to the
+# Gateway answering, cold (empty state folder: initdb, RabbitMQ's first boot) and warm (the same folder again, the
+# build up to date), split into build, DCP, servers and services; then the resident memory of each part once idle.
+# Changes nothing outside a temporary folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,53 +10,121 @@ dotnet build SitMessenger.AppHost -c Debug -nologo -v q >/dev/null
 state=$(mktemp -d /tmp/sit-bench-startup-XXXXXX)
 dashboard_port=${DASHBOARD_PORT:-18990}
 gateway_port=${GATEWAY_PORT:-18991}
-apphost=SitMessenger.AppHost/bin/Debug/net10.0/SitMessenger.AppHost
-export DOTNET_HOST_PATH=${DOTNET_HOST_PATH:-$(command -v dotnet)}
 
-# Resident memory (MiB) of a process and all its descendants.
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# Seconds after the AppHost's start at which its progress line for a resource first showed it up.
+up_at() {
+  grep -E "\] $1(-[a-z0-9]+)? +(Running \(Healthy\)|Finished)" "$2" | head -1 | grep -oE "^\[ *[0-9.]+s\]" | tr -d '[] s' || true
+}
+
+# Resident memory (KiB) of a process and all its descendants.
 tree_rss() {
-  local pid=$1 total=0 child
+  local pid=$1 total child
   total=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
   for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
     total=$((total + $(tree_rss "$child")))
   done
-  echo "$total"
+  echo "${total:-0}"
+}
+
+# Running, not merely a zombie waiting for its parent to read its exit code.
+alive() { [ -r "/proc/$1/stat" ] && ! awk '{ exit ($3 == "Z" ? 0 : 1) }' "/proc/$1/stat" 2>/dev/null; }
+
+# Every descendant's pid and what it is, one per line.
+descendants() {
+  local child
+  for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+    echo "$child $(tr '\0' ' ' <"/proc/$child/cmdline" 2>/dev/null | cut -c1-200)"
+    descendants "$child"
+  done
+}
+
+memory_table() {
+  local root=$1
+  printf "\n%-14s %10s\n" "part" "RSS (MiB)"
+  local part pattern pids total pid
+  for part in api worker scheduler gateway postgres cache messaging dcp dashboard; do
+    case $part in
+      api) pattern='SitMessenger\.Api( |$|\.dll)' ;;
+      worker) pattern='SitMessenger\.Worker( |$|\.dll)' ;;
+      scheduler) pattern='SitMessenger\.Scheduler( |$|\.dll)' ;;
+      gateway) pattern='SitMessenger\.Gateway( |$|\.dll)' ;;
+      postgres) pattern='postgres' ;;
+      cache) pattern='redis-server' ;;
+      messaging) pattern='beam\.smp|epmd|erl_child_setup|inet_gethost' ;;
+      dcp) pattern='/dcp(ctrl)? ' ;;
+      dashboard) pattern='Aspire\.Dashboard' ;;
+    esac
+    total=0
+    # A part's own processes: those whose command line names it (the `dotnet run` wrappers are counted apart).
+    for pid in $(descendants "$root" | grep -E "$pattern" | grep -vE ' run --' | awk '{print $1}'); do
+      total=$((total + $(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)))
+    done
+    printf "%-14s %10s\n" "$part" "$((total / 1024))"
+  done
+  printf "%-14s %10s\n" "everything" "$(($(tree_rss "$root") / 1024))"
 }
 
 run_once() {
-  local label=$1 log=$state/$1.log
-  # What the launch profile sets for `dotnet run`, on this benchmark's own ports.
+  local label=$1 log=$state/$1.log started pid
+  started=$(now)
+  # The launch profile's settings on this benchmark's own ports, so it runs beside a developer's AppHost.
   ASPNETCORE_URLS=http://localhost:$dashboard_port ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://localhost:$((dashboard_port + 2)) \
     ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL=http://localhost:$((dashboard_port + 3)) ASPIRE_ALLOW_UNSECURED_TRANSPORT=true \
-    "$apphost" --state-dir "$state" --gateway-port "$gateway_port" --gateway-https-port 0 >"$log" 2>&1 &
-  local pid=$!
-  for _ in $(seq 1 600); do
-    if grep -q "All resources are healthy" "$log"; then break; fi
+    DOTNET_ENVIRONMENT=Development \
+    setsid dotnet run --project SitMessenger.AppHost --no-launch-profile -- \
+      --state-dir "$state/folder" --gateway-port "$gateway_port" --gateway-https-port 0 >"$log" 2>&1 &
+  pid=$!
+  local answered=""
+  for _ in $(seq 1 1200); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$gateway_port/api/v1/ping/?id=1" || true)
+    if [ "$code" = 200 ] || [ "$code" = 401 ]; then answered=$(since "$started"); break; fi
     if ! kill -0 "$pid" 2>/dev/null; then echo "AppHost exited during start-up:"; cat "$log"; exit 1; fi
     sleep 0.1
   done
-  local seconds
-  seconds=$(grep -oE "healthy after [0-9.]+ s" "$log" | grep -oE "[0-9.]+")
-  printf "%-6s start to all-healthy: %6s s\n" "$label" "$seconds"
-  # The split: when the servers were healthy, when the migrator finished, when the last service was healthy.
-  for resource in postgres cache messaging migrations api worker scheduler gateway; do
-    at=$(grep -E "\] ${resource}-[a-z0-9]+ +(Running \(Healthy\)|Finished)" "$log" | head -1 | grep -oE "^\[ *[0-9.]+s\]" | tr -d '[] s' || true)
-    printf "         %-11s up at %6s s\n" "$resource" "${at:-?}"
+  [ -n "$answered" ] || { echo "the Gateway did not answer within 120 s; the AppHost's output is in $log"; exit 1; }
+
+  # The AppHost's clock starts after the build: the difference is `dotnet run`'s build check and the AppHost's own start.
+  local first_line servers services
+  first_line=$(grep -m1 -oE "^\[ *[0-9.]+s\]" "$log" | tr -d '[] s')
+  local apphost_seconds
+  apphost_seconds=$(grep -oE "healthy after [0-9.]+ s" "$log" | grep -oE "[0-9.]+" || true)
+  servers=0
+  for resource in postgres cache messaging; do
+    at=$(up_at "$resource" "$log"); servers=$(awk -v a="$servers" -v b="${at:-0}" 'BEGIN { print (b > a ? b : a) }')
   done
+  printf "%-5s %-36s %6s s\n" "$label" "command to the Gateway answering" "$answered"
+  printf "      %-36s %6s s\n" "build check + AppHost start" \
+    "$(awk -v a="$answered" -v b="${apphost_seconds:-0}" 'BEGIN { printf "%.1f", a - b }')"
+  printf "      %-36s %6s s\n" "DCP up (first resource starting)" "${first_line:-?}"
+  printf "      %-36s %6s s\n" "servers healthy (all three)" "$servers"
+  for resource in postgres cache messaging migrations api worker scheduler gateway; do
+    printf "        %-34s %6s s\n" "$resource up" "$(up_at "$resource" "$log")"
+  done
+  printf "      %-36s %6s s\n" "all healthy (AppHost's clock)" "${apphost_seconds:-?}"
 
   if [ "$label" = "warm" ]; then
     sleep 10 # let the services settle (JIT, first GCs) before reading memory
-    echo
-    printf "%-12s %8s %10s\n" "resource" "pid" "RSS (MiB)"
-    printf "%-12s %8s %10s\n" "apphost" "$pid" "$(( $(awk '/VmRSS/ {print $2}' /proc/$pid/status) / 1024 ))"
-    curl -s "http://localhost:$dashboard_port/api/resources" \
-      | python3 -c 'import json,sys; [print(r["name"], r["processId"]) for r in json.load(sys.stdin) if r["processId"]]' \
-      | while read -r name rpid; do
-          printf "%-12s %8s %10s\n" "$name" "$rpid" "$(( $(tree_rss "$rpid") / 1024 ))"
-        done
+    memory_table "$pid"
   fi
-  kill -TERM "$pid"
-  wait "$pid" || true
+  local everyone left stopped
+  everyone="$pid $(descendants "$pid" | awk '{print $1}')"
+  kill -INT -- "-$pid"
+  stopped=$(now)
+  for _ in $(seq 1 300); do
+    left=""
+    for p in $everyone; do if alive "$p"; then left="$left $p"; fi; done
+    [ -n "$left" ] || break
+    sleep 0.1
+  done
+  if [ -n "$left" ]; then
+    printf "      Ctrl+C left processes running after 30 s:%s\n\n" "$left"
+  else
+    printf "      %-36s %6s s\n\n" "Ctrl+C to every process gone" "$(since "$stopped")"
+  fi
+  wait "$pid" 2>/dev/null || true
 }
 
 echo "SIT Messenger start-up benchmark ($(nproc) cores, state folder $state)"
