@@ -4,6 +4,9 @@
 # build up to date), split into build, DCP, servers and services; then the resident memory of each part once idle.
 # Changes nothing outside a temporary folder.
 set -euo pipefail
+# Job control: the AppHost gets a process group of its own and, unlike a plain background job, does not ignore SIGINT,
+# so the Ctrl+C below is the one a terminal sends.
+set -m
 cd "$(dirname "$0")/.."
 
 dotnet build SitMessenger.AppHost -c Debug -nologo -v q >/dev/null
@@ -19,16 +22,6 @@ up_at() {
   grep -E "\] $1(-[a-z0-9]+)? +(Running \(Healthy\)|Finished)" "$2" | head -1 | grep -oE "^\[ *[0-9.]+s\]" | tr -d '[] s' || true
 }
 
-# Resident memory (KiB) of a process and all its descendants.
-tree_rss() {
-  local pid=$1 total child
-  total=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-  for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
-    total=$((total + $(tree_rss "$child")))
-  done
-  echo "${total:-0}"
-}
-
 # Running, not merely a zombie waiting for its parent to read its exit code.
 alive() { [ -r "/proc/$1/stat" ] && ! awk '{ exit ($3 == "Z" ? 0 : 1) }' "/proc/$1/stat" 2>/dev/null; }
 
@@ -41,8 +34,22 @@ descendants() {
   done
 }
 
+# Every process of the run: `dotnet run`, the AppHost, and DCP with what it started (DCP detaches from the AppHost, so
+# it is found by the AppHost's pid it monitors).
+run_processes() {
+  local root=$1 apphost dcp
+  echo "$root $(tr '\0' ' ' <"/proc/$root/cmdline" 2>/dev/null | cut -c1-200)"
+  descendants "$root"
+  for apphost in $(cat /proc/"$root"/task/*/children 2>/dev/null); do
+    for dcp in $(pgrep -f "dcp start-apiserver --monitor $apphost( |$)" || true); do
+      echo "$dcp dcp"
+      descendants "$dcp"
+    done
+  done
+}
+
 memory_table() {
-  local root=$1
+  local root=$1 everything=0
   printf "\n%-14s %10s\n" "part" "RSS (MiB)"
   local part pattern pids total pid
   for part in api worker scheduler gateway postgres cache messaging dcp dashboard; do
@@ -54,17 +61,20 @@ memory_table() {
       postgres) pattern='postgres' ;;
       cache) pattern='redis-server' ;;
       messaging) pattern='beam\.smp|epmd|erl_child_setup|inet_gethost' ;;
-      dcp) pattern='/dcp(ctrl)? ' ;;
+      dcp) pattern='/dcp |^[0-9]+ dcp$' ;;
       dashboard) pattern='Aspire\.Dashboard' ;;
     esac
     total=0
     # A part's own processes: those whose command line names it (the `dotnet run` wrappers are counted apart).
-    for pid in $(descendants "$root" | grep -E "$pattern" | grep -vE ' run --' | awk '{print $1}'); do
+    for pid in $(run_processes "$root" | grep -E "$pattern" | grep -vE ' run --' | awk '{print $1}'); do
       total=$((total + $(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)))
     done
     printf "%-14s %10s\n" "$part" "$((total / 1024))"
   done
-  printf "%-14s %10s\n" "everything" "$(($(tree_rss "$root") / 1024))"
+  for pid in $(run_processes "$root" | awk '{print $1}'); do
+    everything=$((everything + $(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)))
+  done
+  printf "%-14s %10s\n" "everything" "$((everything / 1024))"
 }
 
 run_once() {
@@ -74,17 +84,20 @@ run_once() {
   ASPNETCORE_URLS=http://localhost:$dashboard_port ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL=http://localhost:$((dashboard_port + 2)) \
     ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL=http://localhost:$((dashboard_port + 3)) ASPIRE_ALLOW_UNSECURED_TRANSPORT=true \
     DOTNET_ENVIRONMENT=Development \
-    setsid dotnet run --project SitMessenger.AppHost --no-launch-profile -- \
+    dotnet run --project SitMessenger.AppHost --no-launch-profile -- \
       --state-dir "$state/folder" --gateway-port "$gateway_port" --gateway-https-port 0 >"$log" 2>&1 &
   pid=$!
   local answered=""
   for _ in $(seq 1 1200); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$gateway_port/api/v1/ping/?id=1" || true)
+    code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$gateway_port/api/v1/ping/?id=1" || true)
     if [ "$code" = 200 ] || [ "$code" = 401 ]; then answered=$(since "$started"); break; fi
     if ! kill -0 "$pid" 2>/dev/null; then echo "AppHost exited during start-up:"; cat "$log"; exit 1; fi
     sleep 0.1
   done
   [ -n "$answered" ] || { echo "the Gateway did not answer within 120 s; the AppHost's output is in $log"; exit 1; }
+
+  # The Gateway can answer before its health check has passed; the split needs the AppHost's line for that.
+  for _ in $(seq 1 300); do grep -q "All resources are healthy" "$log" && break; sleep 0.1; done
 
   # The AppHost's clock starts after the build: the difference is `dotnet run`'s build check and the AppHost's own start.
   local first_line servers services
@@ -110,7 +123,7 @@ run_once() {
     memory_table "$pid"
   fi
   local everyone left stopped
-  everyone="$pid $(descendants "$pid" | awk '{print $1}')"
+  everyone=$(run_processes "$pid" | awk '{print $1}')
   kill -INT -- "-$pid"
   stopped=$(now)
   for _ in $(seq 1 300); do
@@ -120,7 +133,9 @@ run_once() {
     sleep 0.1
   done
   if [ -n "$left" ]; then
-    printf "      Ctrl+C left processes running after 30 s:%s\n\n" "$left"
+    printf "      Ctrl+C left processes running after 30 s:\n"
+    for p in $left; do printf "        %s %s\n" "$p" "$(tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-120)"; done
+    echo
   else
     printf "      %-36s %6s s\n\n" "Ctrl+C to every process gone" "$(since "$stopped")"
   fi

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace SitMessenger.AppHost.Extensions;
 
@@ -34,14 +35,17 @@ internal static class AppHostBuilderExtensions
     /// <summary>Prints each resource's progress in the terminal, and one line when all are up.</summary>
     public static IDistributedApplicationBuilder ReportStartupProgress(this IDistributedApplicationBuilder builder)
     {
-        builder.Services.AddHostedService<StartupProgressReporter>();
+        // First among the hosted services: Aspire's own return from their start only once every resource has started,
+        // and a reporter started after them would print the whole start-up at once, at its end.
+        builder.Services.Insert(0, ServiceDescriptor.Singleton<IHostedService, StartupProgressReporter>());
         return builder;
     }
 
     /// <summary>Starts a crashed service again (DCP leaves it exited).</summary>
     public static IDistributedApplicationBuilder RestartCrashedServices(this IDistributedApplicationBuilder builder)
     {
-        builder.Services.AddHostedService<CrashedServiceRestarter>();
+        // Watching from the first moment: a service can crash while the others are still starting.
+        builder.Services.Insert(0, ServiceDescriptor.Singleton<IHostedService, CrashedServiceRestarter>());
         return builder;
     }
 

@@ -46,10 +46,13 @@ internal static class ServiceResourceExtensions
     /// runs without one). A service then records spans for nobody and, at shutdown, its exporter retries the dead
     /// address until DCP gives up stopping it. Without a dashboard the OTLP settings are taken away, so a service exports
     /// only where someone listens; an operator's own collector still comes in through <c>Services:{name}:…</c>.
+    /// With a dashboard, the exporters do not retry: the dashboard stops with everything else at Ctrl+C, and retries to
+    /// it held each service's exit for up to 5 s per signal (traces, metrics, logs).
     /// </summary>
     private static IResourceBuilder<ProjectResource> WithTelemetryOnlyToADashboard(this IResourceBuilder<ProjectResource> service) =>
         service.WithEnvironment(context =>
         {
+            context.EnvironmentVariables.Remove(OtlpRetrySetting);
             if (context.ExecutionContext.IsRunMode
                 && context.ExecutionContext.Services.GetRequiredService<DistributedApplicationOptions>().DisableDashboard)
             {
@@ -61,6 +64,8 @@ internal static class ServiceResourceExtensions
         });
 
     private const string OtlpExporterSettingsPrefix = "OTEL_EXPORTER_OTLP_";
+
+    private const string OtlpRetrySetting = "OTEL_DOTNET_EXPERIMENTAL_OTLP_RETRY";
 
     /// <summary>The AppHost's environment (Development locally: CORS for the web client's dev origins, and the like).</summary>
     private static IResourceBuilder<ProjectResource> WithServiceEnvironment(this IResourceBuilder<ProjectResource> service, IDistributedApplicationBuilder builder) =>
