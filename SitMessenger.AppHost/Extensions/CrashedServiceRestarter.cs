@@ -5,18 +5,20 @@ using Microsoft.Extensions.Logging;
 
 namespace SitMessenger.AppHost.Extensions;
 
-/// <summary>Marks a long-running service that is started again when its process exits with a failure.</summary>
+/// <summary>Marks a long-running service or server that is started again when its process exits without being asked to.</summary>
 internal sealed class RestartOnCrashAnnotation : IResourceAnnotation;
 
 /// <summary>
-/// DCP leaves an exited process exited. A service that crashes (killed, out of memory, an unhandled exception) is
-/// started again with backoff (1 s, 2 s, 4 s ... 30 s), as a process supervisor would. A service stopped on purpose
-/// (the dashboard's Stop, a stop command) passes through Stopping first and stays stopped, whatever its exit code: DCP
-/// reports -1 when it had to kill a process that took long to end.
+/// DCP leaves an exited process exited. A service that crashes (killed, out of memory, an unhandled exception) or a
+/// server that gives up (RabbitMQ ends itself, with code 0, when its disk fills) is started again with backoff (1 s, 2 s,
+/// 4 s ... 30 s), as a process supervisor would. A resource stopped on purpose (the dashboard's Stop, a stop command)
+/// passes through Stopping first and stays stopped, whatever its exit code: DCP reports -1 when it had to kill a process
+/// that took long to end. Once the AppHost itself stops, nothing is started again.
 /// </summary>
 internal sealed partial class CrashedServiceRestarter(
     ResourceNotificationService notifications,
     ResourceCommandService commands,
+    IHostApplicationLifetime lifetime,
     ILogger<CrashedServiceRestarter> logger) : BackgroundService
 {
     private static readonly TimeSpan MaximumBackoff = TimeSpan.FromSeconds(30);
@@ -27,6 +29,9 @@ internal sealed partial class CrashedServiceRestarter(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // This service starts before Aspire's and so stops after them, while DCP ends every resource.
+        using var running = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lifetime.ApplicationStopping);
+        stoppingToken = running.Token;
         try
         {
             await foreach (var change in notifications.WatchAsync(stoppingToken))
@@ -94,7 +99,7 @@ internal sealed partial class CrashedServiceRestarter(
 
                 return !_stopping
                     && (state == KnownResourceStates.Exited || state == KnownResourceStates.Finished)
-                    && snapshot.ExitCode is not null and not 0;
+                    && snapshot.ExitCode is not null;
             }
         }
 

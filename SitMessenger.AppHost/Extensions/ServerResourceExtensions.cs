@@ -5,7 +5,8 @@ namespace SitMessenger.AppHost.Extensions;
 /// <summary>
 /// PostgreSQL, Redis and RabbitMQ under the names the services know them by. Publish mode describes them as Aspire's
 /// container resources (what aspirate and other deployers read); run mode runs the machine's own binaries, so no
-/// container engine is needed, unless <see cref="AppHostOptions.UseContainers"/> asks for Aspire's containers.
+/// container engine is needed, unless <see cref="AppHostOptions.UseContainers"/> asks for Aspire's containers. A local
+/// server that exits on its own (a full disk stops PostgreSQL and RabbitMQ) is started again like a crashed service.
 /// </summary>
 internal static class ServerResourceExtensions
 {
@@ -18,6 +19,7 @@ internal static class ServerResourceExtensions
     public static IResourceBuilder<IResourceWithConnectionString> AddChatDatabase(this IDistributedApplicationBuilder builder, AppHostOptions options, StateFolder? state) =>
         RunsLocally(builder, options, state)
             ? builder.AddLocalPostgres("postgres", state!.Combine("postgres")).WithMaxConnections(MaxConnections)
+                .WithAnnotation(new RestartOnCrashAnnotation())
                 .AddDatabase("sitdb", databaseName: "sitmessenger")
             : builder.AddPostgres("postgres").WithDataVolume()
                 .WithArgs("-c", $"max_connections={MaxConnections}")
@@ -25,12 +27,13 @@ internal static class ServerResourceExtensions
 
     public static IResourceBuilder<IResourceWithConnectionString> AddChatCache(this IDistributedApplicationBuilder builder, AppHostOptions options, StateFolder? state) =>
         RunsLocally(builder, options, state)
-            ? builder.AddLocalRedis("cache", state!.Combine("cache"))
+            ? builder.AddLocalRedis("cache", state!.Combine("cache")).WithAnnotation(new RestartOnCrashAnnotation())
             : builder.AddRedis("cache").WithDataVolume();
 
     public static IResourceBuilder<IResourceWithConnectionString> AddChatMessaging(this IDistributedApplicationBuilder builder, AppHostOptions options, StateFolder? state) =>
         RunsLocally(builder, options, state)
             ? builder.AddLocalRabbitMQ("messaging", state!.Combine("messaging")).WithManagementPlugin()
+                .WithAnnotation(new RestartOnCrashAnnotation())
             : builder.AddRabbitMQ("messaging").WithDataVolume().WithManagementPlugin();
 
     private static bool RunsLocally(IDistributedApplicationBuilder builder, AppHostOptions options, StateFolder? state) =>
