@@ -1,7 +1,14 @@
 using SitMessenger.AppHost.Extensions;
+using SitMessenger.AppHost.Publishing;
 
 var builder = DistributedApplication.CreateBuilder(args);
 var options = builder.GetAppHostOptions(args);
+var (deploymentPublisher, publishError) = DeploymentPublisher.Check(builder);
+if (publishError is not null)
+{
+    Console.Error.WriteLine(publishError);
+    return 2;
+}
 
 // Run mode keeps the servers' data, generated secrets and segment files in one folder that only this AppHost uses.
 StateFolder? state;
@@ -70,5 +77,11 @@ builder.WithServiceOverrides()
     .ReportStartupProgress();
 state?.ProvideSecrets(builder);
 
-builder.Build().Run();
+var app = builder.Build();
+if (deploymentPublisher is not null)
+{
+    return await DeploymentPublisher.PublishAsync(app, deploymentPublisher);
+}
+
+app.Run();
 return 0;

@@ -5,9 +5,15 @@ set -euo pipefail
 # pebble: Let's Encrypt's test ACME server (with pebble-challtestsrv), for the Gateway's certificate tests.
 # chromium (+ chromium-driver, fonts-liberation): the headless browser the dashboard system tests drive through Playwright
 # (never `playwright install`: it downloads a browser of its own, which fails here).
-packages=(postgresql redis-server rabbitmq-server pebble chromium chromium-driver fonts-liberation)
+# kubernetes-client (kubectl) and docker-compose: the deploy tests validate the generated Kubernetes and Compose files
+# with them (kubectl apply --dry-run=client -k, docker-compose config); neither needs a cluster or a container engine.
+packages=(postgresql redis-server rabbitmq-server pebble chromium chromium-driver fonts-liberation kubernetes-client docker-compose)
 missing=()
 for package in "${packages[@]}"; do
+  # Another kubectl (the Google Cloud SDK's, say) owns /usr/bin/kubectl, and Debian's package cannot unpack over it.
+  if [ "$package" = kubernetes-client ] && command -v kubectl >/dev/null; then
+    continue
+  fi
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$package")
   fi

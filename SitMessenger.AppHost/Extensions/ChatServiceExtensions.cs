@@ -1,5 +1,6 @@
 using Aspire.Hosting.ApplicationModel;
 using Microsoft.Extensions.Configuration;
+using SitMessenger.AppHost.Publishing;
 using SitMessenger.Hosting.LocalServers;
 
 namespace SitMessenger.AppHost.Extensions;
@@ -8,11 +9,16 @@ namespace SitMessenger.AppHost.Extensions;
 internal static class ChatServiceExtensions
 {
     /// <summary>
-    /// Segment files: a folder in the state folder for a local run. A deployment mounts shared storage at the services'
-    /// default root instead.
+    /// Segment files: a folder in the state folder for a local run; in a deployment a volume every replica shares.
     /// </summary>
     public static IResourceBuilder<ProjectResource> WithSegmentStore(this IResourceBuilder<ProjectResource> service, StateFolder? state) =>
-        state is null ? service : service.WithEnvironment("Segments__Root", state.Combine("segments"));
+        state is null
+            ? service.WithEnvironment("Segments__Root", SegmentsPath).WithAnnotation(new SharedStorageAnnotation("segments", SegmentsPath))
+            : service.WithEnvironment("Segments__Root", state.Combine("segments"));
+
+    private const string SegmentsPath = "/var/lib/sitmessenger/segments";
+
+    private const string AcmePath = "/var/lib/sitmessenger/acme";
 
     /// <summary>
     /// The flush delay when the AppHost is given one (<c>SitMessenger:FlushDelay</c>, e.g. by tests); otherwise the
@@ -26,7 +32,10 @@ internal static class ChatServiceExtensions
     {
         if (state is null)
         {
-            return gateway.WithHttpsEndpoint(port: port == 0 ? null : port);
+            // Every Gateway replica serves the same certificates and answers the same ACME challenges.
+            return gateway.WithHttpsEndpoint(port: port == 0 ? null : port)
+                .WithEnvironment("Acme__StorePath", AcmePath)
+                .WithAnnotation(new SharedStorageAnnotation("acme", AcmePath));
         }
 
         port = LoopbackPorts.OrFree(port);
