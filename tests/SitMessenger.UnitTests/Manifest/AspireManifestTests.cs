@@ -176,7 +176,6 @@ public sealed class AspireManifestTests(PublishedManifest published) : IClassFix
 /// <summary>Runs <c>dotnet SitMessenger.AppHost.dll --publisher manifest</c> once for the class and parses what it wrote.</summary>
 public sealed class PublishedManifest : IAsyncLifetime
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
     private readonly DirectoryInfo _output = Directory.CreateTempSubdirectory("sit-aspire-manifest-");
 
     public int ExitCode { get; private set; } = -1;
@@ -192,41 +191,7 @@ public sealed class PublishedManifest : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var appHost = AppHostAssembly();
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            WorkingDirectory = Path.GetDirectoryName(appHost)!,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { appHost, "--publisher", "manifest", "--output-path", ManifestPath })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using (var timeout = new CancellationTokenSource(Timeout))
-        {
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
-                Output = $"Timed out after {Timeout}.\n";
-            }
-        }
-
-        ExitCode = process.ExitCode;
-        var output = new StringBuilder(Output)
-            .Append("$ ").Append(start.FileName).Append(' ').AppendJoin(' ', start.ArgumentList).Append('\n')
-            .Append(await stdout).Append(await stderr);
-        Output = output.ToString();
+        (ExitCode, Output) = await AppHostProcess.RunAsync("--publisher", "manifest", "--output-path", ManifestPath);
         if (File.Exists(ManifestPath))
         {
             Manifest = JsonNode.Parse(await File.ReadAllTextAsync(ManifestPath))
@@ -239,28 +204,75 @@ public sealed class PublishedManifest : IAsyncLifetime
         _output.Delete(recursive: true);
         return Task.CompletedTask;
     }
+}
 
-    // The AppHost is built beside this assembly (the csproj references it without its output), in the same
-    // configuration and target framework: <repo>/SitMessenger.AppHost/bin/<Configuration>/<tfm>/SitMessenger.AppHost.dll.
-    private static string AppHostAssembly()
+/// <summary>Runs the built AppHost (<c>dotnet SitMessenger.AppHost.dll ARGS</c>) as a deployment tool would, and gathers its output.</summary>
+public static class AppHostProcess
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
+
+    public static async Task<(int ExitCode, string Output)> RunAsync(params string[] args)
     {
-        var configuration = typeof(PublishedManifest).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration
-            ?? throw new InvalidOperationException("The test assembly names no build configuration.");
+        var appHost = AppHostAssembly();
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(appHost)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(appHost);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        var output = new StringBuilder();
+        using (var timeout = new CancellationTokenSource(Timeout))
+        {
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+                output.Append("Timed out after ").Append(Timeout).Append(".\n");
+            }
+        }
+
+        output.Append("$ ").Append(start.FileName).Append(' ').AppendJoin(' ', start.ArgumentList).Append('\n')
+            .Append(await stdout).Append(await stderr);
+        return (process.ExitCode, output.ToString());
+    }
+
+    /// <summary>The repository's root (where SitMessenger.sln is), above the test's output folder.</summary>
+    public static string RepositoryRoot()
+    {
         var baseDirectory = Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory);
-        var targetFramework = Path.GetFileName(baseDirectory);
         var root = new DirectoryInfo(baseDirectory);
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "SitMessenger.sln")))
         {
             root = root.Parent;
         }
 
-        if (root is null)
-        {
-            throw new InvalidOperationException($"No SitMessenger.sln above {baseDirectory}.");
-        }
+        return root?.FullName ?? throw new InvalidOperationException($"No SitMessenger.sln above {baseDirectory}.");
+    }
 
+    // The AppHost is built beside this assembly (the csproj references it without its output), in the same
+    // configuration and target framework: <repo>/SitMessenger.AppHost/bin/<Configuration>/<tfm>/SitMessenger.AppHost.dll.
+    private static string AppHostAssembly()
+    {
+        var configuration = typeof(AppHostProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration
+            ?? throw new InvalidOperationException("The test assembly names no build configuration.");
+        var baseDirectory = Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory);
+        var targetFramework = Path.GetFileName(baseDirectory);
         var path = Path.Combine(
-            root.FullName, "SitMessenger.AppHost", "bin", configuration, targetFramework, "SitMessenger.AppHost.dll");
+            RepositoryRoot(), "SitMessenger.AppHost", "bin", configuration, targetFramework, "SitMessenger.AppHost.dll");
         return File.Exists(path)
             ? path
             : throw new FileNotFoundException($"The AppHost is not built in {configuration} ({path}).", path);
