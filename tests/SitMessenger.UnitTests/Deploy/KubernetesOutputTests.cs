@@ -130,12 +130,50 @@ public sealed class KubernetesOutputTests(PublishedDeployment published) : IClas
     }
 
     [Fact]
+    public void Every_service_image_is_the_container_repository_of_a_project_run_as_a_non_root_user()
+    {
+        var root = SitMessenger.UnitTests.Manifest.AppHostProcess.RepositoryRoot();
+        var repositories = Directory.EnumerateFiles(root, "*.csproj", SearchOption.AllDirectories)
+            .Select(path => System.Xml.Linq.XDocument.Load(path))
+            .Select(project => (
+                Repository: project.Descendants("ContainerRepository").FirstOrDefault()?.Value,
+                User: project.Descendants("ContainerUser").FirstOrDefault()?.Value))
+            .Where(project => project.Repository is not null)
+            .ToDictionary(project => project.Repository!, project => project.User);
+        foreach (var (name, _, pod) in Workloads().Where(w => w.Kind != "StatefulSet"))
+        {
+            var repository = pod.Containers[0].Image.Split(':')[0];
+            Assert.True(repositories.TryGetValue(repository, out var user), $"{name}'s image {repository} is no project's ContainerRepository.");
+            Assert.Equal("1654", user);
+        }
+    }
+
+    [Fact]
     public void Kubectl_builds_the_kustomization()
     {
         var (exitCode, output) = PublishedDeployment.Tool("kubectl", "kustomize", published.Kubernetes);
 
         Assert.True(exitCode == 0, output);
         Assert.Contains("kind: Secret", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Kubectl_apply_dry_run_accepts_the_kustomization()
+    {
+        var kinds = Objects.OfType<IKubernetesObject>()
+            .Select(item => (item.ApiVersion, item.Kind, Namespaced: item.Kind != "Namespace"))
+            .Append(("v1", "Secret", true));
+        using var api = new DiscoveryOnlyKubernetesApi(kinds);
+        var folder = Directory.CreateTempSubdirectory("sit-kubeconfig-");
+        var kubeconfig = api.WriteKubeconfig(folder.FullName);
+
+        var (exitCode, output) = PublishedDeployment.Tool(
+            "kubectl", "--kubeconfig", kubeconfig, "apply", "--dry-run=client", "--validate=false", "-k", published.Kubernetes);
+
+        folder.Delete(recursive: true);
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("deployment.apps/api created (dry run)", output, StringComparison.Ordinal);
+        Assert.Contains("job.batch/migrations created (dry run)", output, StringComparison.Ordinal);
     }
 
     private IEnumerable<(string Name, string Kind, V1PodSpec Pod)> Workloads() =>
