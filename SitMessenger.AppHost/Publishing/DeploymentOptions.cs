@@ -19,8 +19,11 @@ internal sealed class DeploymentOptions
 
     public string Namespace { get; set; } = "sitmessenger";
 
-    /// <summary>The host the Kubernetes Ingress answers for; an overlay sets the real domain.</summary>
-    public string Domain { get; set; } = "chat.example.com";
+    /// <summary>
+    /// The Gateway's public domain, for its ACME certificate (<c>Acme__Domains__0</c> in its ConfigMap). None by default:
+    /// a domain needs an accepted CA terms of service too, or the Gateway refuses to start, so an overlay sets all three.
+    /// </summary>
+    public string Domain { get; set; } = "";
 
     /// <summary>Replicas of each service that runs several when the model does not say (Worker, Gateway, Scheduler).</summary>
     public int DefaultReplicas { get; set; } = 2;

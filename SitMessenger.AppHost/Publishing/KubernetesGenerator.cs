@@ -69,7 +69,7 @@ internal sealed class KubernetesGenerator(DeploymentOptions options)
             data.Add(key, value);
         }
 
-        if (resource.Endpoints.Any(endpoint => endpoint.External))
+        if (resource.Endpoints.Any(endpoint => endpoint.External) && options.Domain.Length > 0)
         {
             data.TryAdd("Acme__Domains__0", options.Domain);
         }
