@@ -4,7 +4,8 @@ using YamlDotNet.RepresentationModel;
 namespace SitMessenger.UnitTests.Deploy;
 
 /// <summary>The Compose output against the model (Aspire's manifest of it) and against docker-compose itself.</summary>
-public sealed partial class ComposeOutputTests(PublishedDeployment published) : IClassFixture<PublishedDeployment>
+[Collection(DeploymentCollection.Name)]
+public sealed partial class ComposeOutputTests(PublishedDeployment published)
 {
     [Fact]
     public void Publishing_every_output_exits_zero()

@@ -3,7 +3,8 @@ using SitMessenger.UnitTests.Manifest;
 namespace SitMessenger.UnitTests.Deploy;
 
 /// <summary>Generation is a function of the model: the same bytes every time, and the committed files are what it writes.</summary>
-public sealed class DeploymentGenerationTests(PublishedDeployment published) : IClassFixture<PublishedDeployment>
+[Collection(DeploymentCollection.Name)]
+public sealed class DeploymentGenerationTests(PublishedDeployment published)
 {
     [Fact]
     public void Generating_twice_writes_the_same_bytes_apart_from_the_secrets()

@@ -4,7 +4,8 @@ using k8s.Models;
 namespace SitMessenger.UnitTests.Deploy;
 
 /// <summary>The Kubernetes output parsed into KubernetesClient's typed objects, against the model (Aspire's manifest of it) and kubectl.</summary>
-public sealed class KubernetesOutputTests(PublishedDeployment published) : IClassFixture<PublishedDeployment>
+[Collection(DeploymentCollection.Name)]
+public sealed class KubernetesOutputTests(PublishedDeployment published)
 {
     private List<object> Objects => _objects ??= Directory.EnumerateFiles(published.Kubernetes, "*.yaml")
         .Where(path => Path.GetFileName(path) != "kustomization.yaml")

@@ -5,6 +5,13 @@ using YamlDotNet.RepresentationModel;
 
 namespace SitMessenger.UnitTests.Deploy;
 
+/// <summary>One publication of the deployment for every test class that reads it (each costs five AppHost runs).</summary>
+[CollectionDefinition(Name)]
+public sealed class DeploymentCollection : ICollectionFixture<PublishedDeployment>
+{
+    public const string Name = "Published deployment";
+}
+
 /// <summary>
 /// Publishes the AppHost three ways (manifest, compose, kubernetes) once for the tests, and compose and kubernetes a
 /// second time into other folders, so determinism can be checked. The manifest is Aspire's own description of the
