@@ -51,14 +51,14 @@ internal sealed class KubernetesGenerator(DeploymentOptions options)
             ("kind", "Kustomization"),
             ("namespace", options.Namespace),
             ("resources", resources),
+            // "env" (one file), not the newer "envs", and no "replicas" field: Debian's kubectl 1.20 embeds kustomize 2.0.3,
+            // which knows neither; today's kustomize still reads both forms.
             ("secretGenerator", new[]
             {
-                Yaml.Map(("name", KubernetesWorkloads.SecretName), ("envs", new[] { SecretsFileName })),
+                Yaml.Map(("name", KubernetesWorkloads.SecretName), ("env", SecretsFileName)),
             }),
-            // What an overlay changes: the services' images and tags, how many of each run, the Gateway's domain.
-            ("images", projects.Select(p => Yaml.Map(("name", p.Image.Split(':')[0]), ("newTag", options.ImageTag))).ToList()),
-            ("replicas", deployment.Resources.Where(r => r.Kind == DeployedKind.Service)
-                .Select(s => Yaml.Map(("name", s.Name), ("count", DeploymentConventions.Replicas(s, options)))).ToList()));
+            // What an overlay changes: the services' images and tags (and, in patches, replicas and the Gateway's domain).
+            ("images", projects.Select(p => Yaml.Map(("name", p.Image.Split(':')[0]), ("newTag", options.ImageTag))).ToList()));
     }
 
     private YamlMap ConfigMap(DeployedResource resource)
