@@ -49,7 +49,7 @@ internal sealed class KubernetesWorkloads(DeploymentOptions options)
 
     private YamlMap StatefulSet(DeployedResource server)
     {
-        var container = Container(server, server.Kind);
+        var container = Container(server);
         var health = DeploymentConventions.ServerHealthCommand(server);
         if (health is not null)
         {
@@ -73,8 +73,8 @@ internal sealed class KubernetesWorkloads(DeploymentOptions options)
                 ("selector", Yaml.Map(("matchLabels", Labels(server.Name)))),
                 ("template", Yaml.Map(
                     ("metadata", Yaml.Map(("labels", Labels(server.Name)))),
-                    ("spec", Yaml.Map(("containers", new[] { container })))))
-                , ("volumeClaimTemplates", claims))));
+                    ("spec", Yaml.Map(("containers", new[] { container }))))),
+                ("volumeClaimTemplates", claims))));
     }
 
     private YamlMap Deployment(DeployedResource service, DeploymentDescription deployment)
@@ -110,7 +110,7 @@ internal sealed class KubernetesWorkloads(DeploymentOptions options)
 
     private YamlMap PodSpec(DeployedResource project, DeploymentDescription deployment, string? restartPolicy)
     {
-        var container = Container(project, project.Kind);
+        var container = Container(project);
         if (project.HasHealthChecks && project.Endpoints.FirstOrDefault(e => e.Scheme == "http") is { } http)
         {
             container.Add("readinessProbe", HttpProbe(DeploymentConventions.ReadinessPath, http.Name, 10));
@@ -144,7 +144,7 @@ internal sealed class KubernetesWorkloads(DeploymentOptions options)
             ("volumes", volumes));
     }
 
-    private YamlMap Container(DeployedResource resource, DeployedKind kind)
+    private YamlMap Container(DeployedResource resource)
     {
         var container = Yaml.Map(
             ("name", resource.Name),
@@ -164,7 +164,6 @@ internal sealed class KubernetesWorkloads(DeploymentOptions options)
         container.Add("resources", Yaml.Map(
             ("requests", Yaml.Map(("cpu", options.CpuRequest), ("memory", options.MemoryRequest))),
             ("limits", Yaml.Map(("cpu", options.CpuLimit), ("memory", options.MemoryLimit)))));
-        _ = kind;
         return container;
     }
 
