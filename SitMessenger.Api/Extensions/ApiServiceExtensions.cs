@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -65,15 +64,7 @@ internal static class ApiServiceExtensions
             .ValidateOnStart();
         services.AddSingleton<ISegmentStore, FileSystemSegmentStore>();
 
-        services.Configure<ForwardedHeadersOptions>(options =>
-        {
-            // Only the Gateway's word counts: loopback by default, more proxies from configuration.
-            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
-            foreach (var proxy in builder.Configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? [])
-            {
-                options.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
-            }
-        });
+        builder.AddGatewayForwarding();
 
         services.AddOpenApi("v1", options => options
             .AddDocumentTransformer<ApiDocumentTransformer>()
