@@ -12,7 +12,7 @@ builder.AddSitMessengerApi();
 
 var app = builder.Build();
 
-app.UseForwardedHeaders();
+app.UseGatewayForwarding();
 app.UseExceptionHandler();
 app.UseDrfStatusPages();
 app.UseRequestBodyLimit();

@@ -22,6 +22,8 @@ var messaging = builder.AddChatMessaging(options, state);
 // 43 letters and digits: 256 bits, and a valid base64url key of 32 bytes for the key ring.
 var jwtSigningKey = builder.AddParameter("jwt-signing-key", new GenerateParameterDefault { MinLength = 43, Special = false }, secret: true);
 var masterKey = builder.AddParameter("chat-master-key", new GenerateParameterDefault { MinLength = 43, Special = false }, secret: true);
+// The Gateway's proof to the Api that its X-Forwarded-For is to be believed (all processes share 127.0.0.1 locally).
+var gatewayForwardingKey = builder.AddParameter("gateway-forwarding-key", new GenerateParameterDefault { MinLength = 43, Special = false }, secret: true);
 
 var migrations = builder.AddJob<Projects.SitMessenger_MigrationService>("migrations")
     .WithReference(database)
@@ -32,6 +34,7 @@ var api = builder.AddReplicatedService<Projects.SitMessenger_Api>("api", options
     .WithReference(cache)
     .WithReference(messaging)
     .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
+    .WithEnvironment("ForwardedHeaders__GatewayKey", gatewayForwardingKey)
     .WithEnvironment("ChatKeyRing__Keys__k1", masterKey)
     .WithEnvironment("ChatKeyRing__ActiveKeyId", "k1")
     .WithSegmentStore(state)
@@ -63,6 +66,7 @@ builder.AddService<Projects.SitMessenger_Scheduler>("scheduler")
 builder.AddService<Projects.SitMessenger_Gateway>("gateway", port: options.GatewayPort)
     .WithGatewayHttps(options.GatewayHttpsPort, state)
     .WithExternalHttpEndpoints()
+    .WithEnvironment("Gateway__ForwardingKey", gatewayForwardingKey)
     .WithReference(api);
 
 builder.WithServiceOverrides()

@@ -1,9 +1,9 @@
 using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
 using SitMessenger.Api.Accounts;
 using SitMessenger.Api.Apis;
 using SitMessenger.Api.Auth;
@@ -50,6 +50,7 @@ internal static class ApiServiceExtensions
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<IPasswordHasher<UserAccount>, PasswordHasher<UserAccount>>();
         services.AddSingleton<UserStore>();
+        services.AddSingleton<KnownUsers>();
         services.AddSingleton<ChatStore>();
         services.AddSingleton<PendingMessageCache>();
         services.AddSingleton<ChatMessageService>();
@@ -63,15 +64,7 @@ internal static class ApiServiceExtensions
             .ValidateOnStart();
         services.AddSingleton<ISegmentStore, FileSystemSegmentStore>();
 
-        services.Configure<ForwardedHeadersOptions>(options =>
-        {
-            // Only the Gateway's word counts: loopback by default, more proxies from configuration.
-            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
-            foreach (var proxy in builder.Configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? [])
-            {
-                options.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
-            }
-        });
+        builder.AddGatewayForwarding();
 
         services.AddOpenApi("v1", options => options
             .AddDocumentTransformer<ApiDocumentTransformer>()
@@ -113,7 +106,11 @@ internal static class ApiServiceExtensions
         services.AddAuthorization();
     }
 
-    /// <summary>A refresh token is no access token; a logged-out login's access tokens are void.</summary>
+    /// <summary>
+    /// A refresh token is no access token; a logged-out login's access tokens are void. A signature proves only that
+    /// the key signed it: the subject must also be a user that exists, or every endpoint would meet a malformed id
+    /// (FormatException) or a missing row (foreign-key violation) and answer 500 instead of 401.
+    /// </summary>
     private static async Task RejectRevokedOrRefreshTokensAsync(TokenValidatedContext context)
     {
         var principal = context.Principal!;
@@ -124,10 +121,23 @@ internal static class ApiServiceExtensions
             return;
         }
 
+        if (!Guid.TryParse(principal.FindFirstValue(JwtRegisteredClaimNames.Sub), out var userId))
+        {
+            context.Fail("subject is not a user id");
+            return;
+        }
+
         var revoked = context.HttpContext.RequestServices.GetRequiredService<RevokedTokenFamilies>();
         if (await revoked.IsRevokedAsync(familyId, context.HttpContext.RequestAborted))
         {
             context.Fail("token family revoked");
+            return;
+        }
+
+        var users = context.HttpContext.RequestServices.GetRequiredService<KnownUsers>();
+        if (!await users.ExistsAsync(userId, context.HttpContext.RequestAborted))
+        {
+            context.Fail("subject is no user");
         }
     }
 

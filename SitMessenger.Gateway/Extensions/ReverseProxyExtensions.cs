@@ -1,9 +1,12 @@
 using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Transforms;
 
 namespace SitMessenger.Gateway.Extensions;
 
 internal static class ReverseProxyExtensions
 {
+    public const string GatewayKeyHeader = "X-Sit-Gateway-Key";
+
     /// <summary>
     /// Routes the public paths to the Api. The destination "http://api" is resolved by service discovery
     /// (<c>services__api__http__0</c>, ...), so every Api replica the AppHost or the deployment names is used.
@@ -42,9 +45,23 @@ internal static class ReverseProxyExtensions
             },
         ];
 
+        // The Api believes X-Forwarded-For only with this secret (locally all processes share 127.0.0.1, so the peer
+        // address proves nothing). Set, never appended: a client's own X-Sit-Gateway-Key is replaced or removed.
+        var forwardingKey = builder.Configuration["Gateway:ForwardingKey"];
         builder.Services.AddReverseProxy()
             .LoadFromMemory(routes, clusters)
-            .AddServiceDiscoveryDestinationResolver();
+            .AddServiceDiscoveryDestinationResolver()
+            .AddTransforms(transforms =>
+            {
+                if (string.IsNullOrEmpty(forwardingKey))
+                {
+                    transforms.AddRequestHeaderRemove(GatewayKeyHeader);
+                }
+                else
+                {
+                    transforms.AddRequestHeader(GatewayKeyHeader, forwardingKey, append: false);
+                }
+            });
         return builder;
     }
 }
