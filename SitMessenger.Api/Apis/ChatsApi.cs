@@ -76,7 +76,7 @@ internal static class ChatsApi
     }
 
     private static async Task<Results<Ok<ChatDetailResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>, BadRequest<string[]>>> PatchChatAsync(
-        string id, PatchChatRequest? body, HttpContext http, ChatStore store, ChatMessageService messages, CancellationToken cancellationToken)
+        string id, PatchChatRequest? body, HttpContext http, ChatStore store, ChatMessageService messages, SentChatAnswer answer, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var chatId))
         {
@@ -103,14 +103,16 @@ internal static class ChatsApi
             return TypedResults.BadRequest(new[] { $"Ensure this field has no more than {ChatMessageService.MaxMessageLength} characters." });
         }
 
-        var caller = http.User;
-        if (await messages.SendAsync(chatId, caller.UserId(), caller.Username(), text, cancellationToken) is null)
+        var caller = new UserSummary(http.User.UserId(), http.User.Username());
+        var sent = await messages.SendAsync(chatId, caller.Id, caller.Username, text, cancellationToken);
+        if (sent is null)
         {
             return DrfErrors.NotFound();
         }
 
-        var detail = await DetailAsync(chatId, caller.UserId(), DefaultWindow, store, messages, cancellationToken);
-        return detail is null ? DrfErrors.NotFound() : TypedResults.Ok(detail);
+        // Committed: from here on the answer is a success, however much of the chat can still be read.
+        return TypedResults.Ok(await answer.ComposeAsync(
+            chatId, caller, sent, ct => DetailAsync(chatId, caller.Id, DefaultWindow, store, messages, ct), cancellationToken));
     }
 
     private static async Task<Results<Created<MessageWithSeqResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>>> SendMessageAsync(
@@ -135,7 +137,7 @@ internal static class ChatsApi
                 : DrfErrors.Fields(errors);
         }
 
-        var sent = await messages.SendAsync(chatId, http.User.UserId(), http.User.Username(), text, cancellationToken);
+        var sent = (await messages.SendAsync(chatId, http.User.UserId(), http.User.Username(), text, cancellationToken))?.Message;
         return sent is null
             ? DrfErrors.NotFound()
             : TypedResults.Created($"/api/v1/chat/{chatId}/messages/?before={sent.Seq + 1}&limit=1", MessageWithSeqResponse.From(sent));

@@ -5,6 +5,9 @@ namespace SitMessenger.Api.Chats;
 
 internal sealed record SentMessage(long Seq, DateTime Datetime, string User, string Message);
 
+/// <summary>A message that is durable in PostgreSQL, with the creation time of its chat.</summary>
+internal sealed record SendReceipt(SentMessage Message, DateTime ChatCreated);
+
 /// <summary>A run of consecutive messages of a chat: those already in segments and those still pending.</summary>
 internal sealed record ChatWindow(IReadOnlyList<SentMessage> Flushed, IReadOnlyList<SentMessage> Pending, bool HasMore);
 
@@ -37,7 +40,7 @@ internal sealed class ChatMessageService(
     }
 
     /// <summary>Null when the chat is not the sender's (or does not exist). Returns only once the message is durable.</summary>
-    public async Task<SentMessage?> SendAsync(Guid chatId, Guid senderId, string senderName, string text, CancellationToken cancellationToken)
+    public async Task<SendReceipt?> SendAsync(Guid chatId, Guid senderId, string senderName, string text, CancellationToken cancellationToken)
     {
         using var activity = ApiTelemetry.Source.StartActivity("chat.send");
         activity?.SetTag("sit.chat.id", chatId);
@@ -58,16 +61,16 @@ internal sealed class ChatMessageService(
         var now = TruncateToMicroseconds(time.GetUtcNow().UtcDateTime);
         var ciphertext = cipher.Encrypt(dataKey, new ChatMessage(now, senderName, text));
         // Membership is checked again inside the insert: a cached key proves nothing about who may write.
-        var seq = await store.AppendAsync(chatId, senderId, now, ciphertext, cancellationToken);
-        if (seq is null)
+        var appended = await store.AppendAsync(chatId, senderId, now, ciphertext, cancellationToken);
+        if (appended is null)
         {
             return null;
         }
 
-        cache.Add(chatId, new EncryptedMessage(seq.Value, ciphertext));
+        cache.Add(chatId, new EncryptedMessage(appended.Seq, ciphertext));
         flushRequests.Request(chatId);
         telemetry.MessagesSent.Add(1);
-        return new SentMessage(seq.Value, now, senderName, text);
+        return new SendReceipt(new SentMessage(appended.Seq, now, senderName, text), appended.ChatCreated);
     }
 
     /// <summary>Up to <paramref name="limit"/> messages before <paramref name="beforeSeq"/> (exclusive), oldest first.</summary>

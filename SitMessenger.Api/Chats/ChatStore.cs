@@ -10,6 +10,9 @@ internal sealed record ChatRecord(Guid Id, DateTime Created, DateTime Updated, W
 
 internal sealed record ChatListing(Guid Id, DateTime Created, DateTime Updated, Guid[] Members);
 
+/// <summary>A stored message's sequence number, and when its chat was created (what an answer needs if nothing more can be read).</summary>
+internal sealed record AppendedMessage(long Seq, DateTime ChatCreated);
+
 /// <summary>Chats, their members and their pending (acknowledged, not yet flushed) messages in PostgreSQL.</summary>
 internal sealed class ChatStore(NpgsqlDataSource database)
 {
@@ -102,23 +105,24 @@ internal sealed class ChatStore(NpgsqlDataSource database)
     /// Stores one message durably: the next sequence number and the row in one statement, only if the sender is a
     /// member. Null when not (or the chat is gone). Once this returns, the message survives any crash.
     /// </summary>
-    public async Task<long?> AppendAsync(Guid chatId, Guid senderId, DateTime now, byte[] ciphertext, CancellationToken cancellationToken)
+    public async Task<AppendedMessage?> AppendAsync(Guid chatId, Guid senderId, DateTime now, byte[] ciphertext, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand(
             """
             WITH next AS (
                 UPDATE chats SET last_seq = last_seq + 1, updated = @now
                 WHERE id = @chat AND EXISTS (SELECT 1 FROM chat_members WHERE chat_id = @chat AND user_id = @user)
-                RETURNING last_seq)
+                RETURNING last_seq, created)
             INSERT INTO pending_messages (chat_id, seq, created, ciphertext)
             SELECT @chat, last_seq, @now, @ciphertext FROM next
-            RETURNING seq
+            RETURNING seq, (SELECT created FROM next)
             """);
         command.Parameters.AddWithValue("chat", chatId);
         command.Parameters.AddWithValue("user", senderId);
         command.Parameters.AddWithValue("now", now);
         command.Parameters.Add(new NpgsqlParameter("ciphertext", NpgsqlDbType.Bytea) { Value = ciphertext });
-        return await command.ExecuteScalarAsync(cancellationToken) as long?;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? new AppendedMessage(reader.GetInt64(0), reader.GetDateTime(1)) : null;
     }
 
     /// <summary>Pending messages with <paramref name="afterSeq"/> &lt; seq &lt;= <paramref name="toSeq"/>, in order.</summary>

@@ -53,6 +53,7 @@ internal static class ApiServiceExtensions
         services.AddSingleton<ChatStore>();
         services.AddSingleton<PendingMessageCache>();
         services.AddSingleton<ChatMessageService>();
+        services.AddSingleton<SentChatAnswer>();
         services.AddSingleton<SegmentReader>();
         services.AddSingleton<JobPublisher>();
         services.AddOptions<FlushOptions>().BindConfiguration(FlushOptions.SectionName);
