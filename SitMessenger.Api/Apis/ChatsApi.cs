@@ -20,7 +20,8 @@ internal static class ChatsApi
         chats.MapPost("/", CreateChatAsync).WithSummary("Create a chat with the given users; the caller is added");
         chats.MapGet("/{id}/", GetChatAsync).WithSummary("A chat with its members and its most recent messages");
         chats.MapPatch("/{id}/", PatchChatAsync).WithSummary("Send a message (the original client's way); answers the chat");
-        chats.MapDelete("/{id}/", DeleteChatAsync).WithSummary("Delete a chat");
+        chats.MapDelete("/{id}/", LeaveChatAsync)
+            .WithSummary("Leave a chat: it leaves the caller's list, the other members keep it; the last member to leave deletes it");
         chats.MapPost("/{id}/messages/", SendMessageAsync).WithSummary("Send a message; answers just that message");
         chats.MapGet("/{id}/messages/", GetHistoryAsync).WithSummary("Messages before a sequence number, oldest first");
         return app;
@@ -172,16 +173,14 @@ internal static class ChatsApi
         return TypedResults.Ok(new HistoryResponse(all, window.HasMore));
     }
 
-    private static async Task<Results<NoContent, NotFound<DetailBody>>> DeleteChatAsync(
-        string id, HttpContext http, ChatStore store, PendingMessageCache cache, ChatMessageCipher cipher, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, NotFound<DetailBody>>> LeaveChatAsync(
+        string id, HttpContext http, ChatMessageService messages, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(id, out var chatId) || !await store.DeleteAsync(chatId, http.User.UserId(), cancellationToken))
+        if (!Guid.TryParse(id, out var chatId) || !await messages.LeaveAsync(chatId, http.User.UserId(), http.User.Username(), cancellationToken))
         {
             return DrfErrors.NotFound();
         }
 
-        cache.Forget(chatId);
-        cipher.Forget(chatId);
         return TypedResults.NoContent();
     }
 

@@ -73,6 +73,41 @@ internal sealed class ChatMessageService(
         return new SendReceipt(new SentMessage(appended.Seq, now, senderName, text), appended.ChatCreated);
     }
 
+    /// <summary>
+    /// The member leaves the chat: it leaves their list, the others keep it and read "name left the chat" in it, and
+    /// the last member to leave deletes it. False when the chat is not the user's (or does not exist).
+    /// </summary>
+    public async Task<bool> LeaveAsync(Guid chatId, Guid userId, string username, CancellationToken cancellationToken)
+    {
+        var chat = await store.FindForMemberAsync(chatId, userId, cancellationToken);
+        if (chat is null)
+        {
+            return false;
+        }
+
+        var now = TruncateToMicroseconds(time.GetUtcNow().UtcDateTime);
+        // Written by no one (user ""), as the chat's first line is: the client shows it as a line of the chat itself.
+        var line = cipher.Encrypt(cipher.DataKey(chat.Id, chat.Key), new ChatMessage(now, "", $"{username} left the chat"));
+        var left = await store.LeaveAsync(chatId, userId, now, line, cancellationToken);
+        if (left is null)
+        {
+            return false;
+        }
+
+        if (left.LeftLineSeq is { } seq)
+        {
+            cache.Add(chatId, new EncryptedMessage(seq, line));
+            flushRequests.Request(chatId);
+        }
+        else
+        {
+            cache.Forget(chatId);
+            cipher.Forget(chatId);
+        }
+
+        return true;
+    }
+
     /// <summary>Up to <paramref name="limit"/> messages before <paramref name="beforeSeq"/> (exclusive), oldest first.</summary>
     public async Task<ChatWindow> ReadAsync(ChatRecord chat, Guid readerId, long beforeSeq, int limit, CancellationToken cancellationToken)
     {

@@ -143,12 +143,58 @@ internal sealed class ChatStore(NpgsqlDataSource database)
         return messages;
     }
 
-    public async Task<bool> DeleteAsync(Guid chatId, Guid userId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes the user out of the chat. The other members keep it, with <paramref name="leftLine"/> appended as its
+    /// next message; when the user was the last member the chat goes, with its pending rows and segment rows (the
+    /// Worker's orphan sweep removes the files no row points to). Null when the user is not a member.
+    /// </summary>
+    public async Task<LeaveResult?> LeaveAsync(Guid chatId, Guid userId, DateTime now, byte[] leftLine, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand(
-            "DELETE FROM chats c USING chat_members m WHERE c.id = @chat AND m.chat_id = c.id AND m.user_id = @user");
-        command.Parameters.AddWithValue("chat", chatId);
-        command.Parameters.AddWithValue("user", userId);
-        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        // The chat's row is locked first: two last members leaving at once then take turns, and the second sees the
+        // chat empty and deletes it, instead of each seeing the other still there and leaving an empty chat behind.
+        await using (var leave = new NpgsqlCommand(
+            """
+            WITH locked AS (SELECT id FROM chats WHERE id = @chat FOR UPDATE)
+            DELETE FROM chat_members WHERE chat_id = (SELECT id FROM locked) AND user_id = @user
+            """, connection, transaction))
+        {
+            leave.Parameters.AddWithValue("chat", chatId);
+            leave.Parameters.AddWithValue("user", userId);
+            if (await leave.ExecuteNonQueryAsync(cancellationToken) <= 0)
+            {
+                return null;
+            }
+        }
+
+        await using var rest = new NpgsqlCommand(
+            """
+            WITH emptied AS (
+                DELETE FROM chats WHERE id = @chat AND NOT EXISTS (SELECT 1 FROM chat_members WHERE chat_id = @chat)
+                RETURNING id),
+            next AS (
+                UPDATE chats SET last_seq = last_seq + 1, updated = @now
+                WHERE id = @chat AND NOT EXISTS (SELECT 1 FROM emptied)
+                RETURNING last_seq),
+            line AS (
+                INSERT INTO pending_messages (chat_id, seq, created, ciphertext)
+                SELECT @chat, last_seq, @now, @line FROM next
+                RETURNING seq)
+            SELECT (SELECT seq FROM line)
+            """, connection, transaction);
+        rest.Parameters.AddWithValue("chat", chatId);
+        rest.Parameters.AddWithValue("now", now);
+        rest.Parameters.Add(new NpgsqlParameter("line", NpgsqlDbType.Bytea) { Value = leftLine });
+        var seq = await rest.ExecuteScalarAsync(cancellationToken) as long?;
+        await transaction.CommitAsync(cancellationToken);
+        return new LeaveResult(seq);
     }
+}
+
+/// <summary>A leave: the sequence number of the "left" line the other members see, or none when the chat was deleted.</summary>
+internal sealed record LeaveResult(long? LeftLineSeq)
+{
+    public bool ChatDeleted => LeftLineSeq is null;
 }
