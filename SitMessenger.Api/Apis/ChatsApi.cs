@@ -1,3 +1,5 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
 using SitMessenger.Api.Accounts;
 using SitMessenger.Api.Auth;
 using SitMessenger.Api.Chats;
@@ -16,8 +18,10 @@ internal static class ChatsApi
     {
         var chats = app.MapGroup("/api/v1/chat").WithTags("Chats").RequireAuthorization();
 
-        chats.MapGet("/", ListChatsAsync).WithSummary("The caller's chats, most recently updated first");
-        chats.MapPost("/", CreateChatAsync).WithSummary("Create a chat with the given users; the caller is added");
+        chats.MapGet("/", ListChatsAsync)
+            .WithSummary("The caller's chats, most recently updated first; all of them, or a page with ?limit=&before= (Link: rel=\"next\")");
+        chats.MapPost("/", CreateChatAsync).WithSummary("Create a chat with the given users; the caller is added")
+            .Produces<DetailBody>(StatusCodes.Status429TooManyRequests);
         chats.MapGet("/{id}/", GetChatAsync).WithSummary("A chat with its members and its most recent messages");
         chats.MapPatch("/{id}/", PatchChatAsync).WithSummary("Send a message (the original client's way); answers the chat");
         chats.MapDelete("/{id}/", LeaveChatAsync)
@@ -27,14 +31,44 @@ internal static class ChatsApi
         return app;
     }
 
-    private static async Task<Ok<List<ChatSummaryResponse>>> ListChatsAsync(HttpContext http, ChatStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<List<ChatSummaryResponse>>, BadRequest<Dictionary<string, string[]>>>> ListChatsAsync(
+        int? limit, string? before, HttpContext http, ChatStore store, IOptions<ChatLimitsOptions> options, CancellationToken cancellationToken)
     {
-        var chats = await store.ListForMemberAsync(http.User.UserId(), cancellationToken);
+        // Without limit and before the answer is the whole list, as the web client has always read it.
+        ChatListPage? page = null;
+        if (limit is not null || before is not null)
+        {
+            var max = options.Value.MaxListPage;
+            if (limit is < 1 || limit > max)
+            {
+                return DrfErrors.Field("limit", $"Ensure this value is between 1 and {max}.");
+            }
+
+            var position = before is null ? null : ChatListCursor.Parse(before);
+            if (before is not null && position is null)
+            {
+                return DrfErrors.Field("before", ChatListCursor.Invalid);
+            }
+
+            page = new ChatListPage(limit ?? options.Value.DefaultListPage, position);
+        }
+
+        // One more than the page, to know whether there is a next one.
+        var fetch = page is null ? null : page with { Limit = page.Limit + 1 };
+        var chats = await store.ListForMemberAsync(http.User.UserId(), fetch, cancellationToken);
+        if (page is not null && chats.Count > page.Limit)
+        {
+            chats = [.. chats.Take(page.Limit)];
+            var last = chats[^1];
+            http.Response.Headers.Link = $"</api/v1/chat/?limit={page.Limit}&before={Uri.EscapeDataString(ChatListCursor.Format(last.Updated, last.Id))}>; rel=\"next\"";
+        }
+
         return TypedResults.Ok(chats.Select(c => new ChatSummaryResponse(c.Id, c.Created, c.Updated, c.Members)).ToList());
     }
 
-    private static async Task<Results<Created<ChatSummaryResponse>, BadRequest<Dictionary<string, string[]>>>> CreateChatAsync(
-        CreateChatRequest? body, HttpContext http, UserStore users, ChatMessageService messages, CancellationToken cancellationToken)
+    private static async Task<Results<Created<ChatSummaryResponse>, BadRequest<Dictionary<string, string[]>>, JsonHttpResult<DetailBody>>> CreateChatAsync(
+        CreateChatRequest? body, HttpContext http, UserStore users, BlockStore blocks, ChatMessageService messages, IOptions<ChatLimitsOptions> options,
+        CancellationToken cancellationToken)
     {
         var errors = new FieldErrors();
         var owners = UserIdList.Parse("owner", body?.Owner, errors);
@@ -43,10 +77,25 @@ internal static class ChatsApi
             return DrfErrors.Fields(errors);
         }
 
+        var caller = http.User.UserId();
+        var members = owners.Append(caller).Distinct().ToList();
+        // Before any lookup: a list of 10,000 ids is refused without asking PostgreSQL about each.
+        var maxMembers = options.Value.MembersPerChat;
+        if (members.Count > maxMembers)
+        {
+            return DrfErrors.Field("owner", $"Ensure this field has no more than {maxMembers - 1} users: a chat has at most {maxMembers} members, you included.");
+        }
+
         var unknown = await users.FindUnknownAsync(owners, cancellationToken);
         foreach (var id in unknown)
         {
             errors.Add("owner", $"Invalid pk \"{id}\" - object does not exist.");
+        }
+
+        // Says only who (an id GET /api/v1/users/ lists anyway) cannot be added, not whom else they blocked.
+        foreach (var id in await blocks.BlockersAmongAsync(caller, owners, cancellationToken))
+        {
+            errors.Add("owner", $"User \"{id}\" cannot be added to a chat by you.");
         }
 
         if (errors.Any)
@@ -54,9 +103,21 @@ internal static class ChatsApi
             return DrfErrors.Fields(errors);
         }
 
-        var members = owners.Append(http.User.UserId()).Distinct().ToList();
-        var chat = await messages.CreateChatAsync(members, cancellationToken);
+        var created = await messages.CreateChatAsync(caller, members, cancellationToken);
+        if (created.Chat is not { } chat)
+        {
+            return Throttled(http, created.RetryAfter ?? options.Value.CreationWindow);
+        }
+
         return TypedResults.Created($"/api/v1/chat/{chat.Id}/", new ChatSummaryResponse(chat.Id, chat.Created, chat.Updated, [.. members.Order()]));
+    }
+
+    private static JsonHttpResult<DetailBody> Throttled(HttpContext http, TimeSpan wait)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+        http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Json(
+            DrfErrors.Detail($"Request was throttled. Expected available in {seconds} seconds."), statusCode: StatusCodes.Status429TooManyRequests);
     }
 
     private static async Task<Results<Ok<ChatDetailResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>>> GetChatAsync(

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using SitMessenger.Api.Infrastructure;
 using SitMessenger.Chat.Messages;
 
@@ -19,6 +20,7 @@ internal sealed class ChatMessageService(
     ChatFlushRequests flushRequests,
     ChatMessageCipher cipher,
     TimeProvider time,
+    IOptions<ChatLimitsOptions> limits,
     ApiTelemetry telemetry)
 {
     public const int MaxMessageLength = 3750;
@@ -27,16 +29,22 @@ internal sealed class ChatMessageService(
     /// A new chat with a data key of its own (stored only wrapped) and its first line, "Beginning of messages",
     /// pending like any message, so the first flush writes it into the chat's first segment.
     /// </summary>
-    public async Task<ChatRecord> CreateChatAsync(IReadOnlyCollection<Guid> members, CancellationToken cancellationToken)
+    /// <remarks>No chat (and a RetryAfter) when the creator is over the chats-per-window limit.</remarks>
+    public async Task<ChatCreation> CreateChatAsync(Guid creatorId, IReadOnlyCollection<Guid> members, CancellationToken cancellationToken)
     {
         var chatId = Guid.CreateVersion7();
         var dataKey = cipher.KeyRing.NewDataKey();
         var now = TruncateToMicroseconds(time.GetUtcNow().UtcDateTime);
         var first = cipher.Encrypt(dataKey, ChatMessage.Beginning(now));
-        var chat = await store.CreateAsync(chatId, members, cipher.KeyRing.Wrap(dataKey), now, first, cancellationToken);
-        cache.Add(chatId, new EncryptedMessage(1, first));
-        flushRequests.Request(chatId);
-        return chat;
+        var limit = new ChatCreationLimit(limits.Value.ChatsPerUser, limits.Value.CreationWindow);
+        var created = await store.CreateAsync(chatId, creatorId, members, cipher.KeyRing.Wrap(dataKey), now, first, limit, cancellationToken);
+        if (created.Chat is not null)
+        {
+            cache.Add(chatId, new EncryptedMessage(1, first));
+            flushRequests.Request(chatId);
+        }
+
+        return created;
     }
 
     /// <summary>Null when the chat is not the sender's (or does not exist). Returns only once the message is durable.</summary>

@@ -13,17 +13,55 @@ internal sealed record ChatListing(Guid Id, DateTime Created, DateTime Updated, 
 /// <summary>A stored message's sequence number, and when its chat was created (what an answer needs if nothing more can be read).</summary>
 internal sealed record AppendedMessage(long Seq, DateTime ChatCreated);
 
+/// <summary>How many chats one user may create within a window.</summary>
+internal sealed record ChatCreationLimit(int Chats, TimeSpan Window);
+
+/// <summary>The created chat, or the wait before its creator may create another.</summary>
+internal sealed record ChatCreation(ChatRecord? Chat, TimeSpan? RetryAfter);
+
+/// <summary>A position in a user's chat list: the <c>updated</c> and <c>id</c> of the last chat already seen.</summary>
+internal sealed record ChatListPosition(DateTime Updated, Guid Id);
+
+internal sealed record ChatListPage(int Limit, ChatListPosition? Before);
+
 /// <summary>Chats, their members and their pending (acknowledged, not yet flushed) messages in PostgreSQL.</summary>
 internal sealed class ChatStore(NpgsqlDataSource database)
 {
-    public async Task<ChatRecord> CreateAsync(
-        Guid chatId, IReadOnlyCollection<Guid> members, WrappedDataKey key, DateTime now, byte[] firstMessage, CancellationToken cancellationToken)
+    // Names the advisory locks of chat creation (pg_advisory_xact_lock's first key), apart from any other use of them.
+    private const int CreationLockClass = 9_004;
+
+    /// <summary>
+    /// The new chat, or, when its creator already created <see cref="ChatCreationLimit.Chats"/> within the window, how
+    /// long until the oldest of those leaves it. Counted and inserted under a lock per creator, so concurrent creates
+    /// on any Api replica cannot together pass the limit.
+    /// </summary>
+    public async Task<ChatCreation> CreateAsync(
+        Guid chatId, Guid creatorId, IReadOnlyCollection<Guid> members, WrappedDataKey key, DateTime now, byte[] firstMessage,
+        ChatCreationLimit limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var count = new NpgsqlCommand(
+            """
+            SELECT pg_advisory_xact_lock(@lock_class, hashtext(@creator::text));
+            SELECT count(*), min(created) FROM chats WHERE created_by = @creator AND created > @since;
+            """, connection, transaction))
+        {
+            count.Parameters.AddWithValue("lock_class", CreationLockClass);
+            count.Parameters.AddWithValue("creator", creatorId);
+            count.Parameters.AddWithValue("since", now - limit.Window);
+            await using var reader = await count.ExecuteReaderAsync(cancellationToken);
+            await reader.NextResultAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            if (reader.GetInt64(0) >= limit.Chats)
+            {
+                return new ChatCreation(null, reader.GetDateTime(1) + limit.Window - now);
+            }
+        }
+
         await using var insert = new NpgsqlCommand(
             """
-            INSERT INTO chats (id, created, updated, key_id, wrapped_key, last_seq) VALUES (@id, @now, @now, @key_id, @wrapped, 1);
+            INSERT INTO chats (id, created, updated, key_id, wrapped_key, last_seq, created_by) VALUES (@id, @now, @now, @key_id, @wrapped, 1, @creator);
             INSERT INTO chat_members (chat_id, user_id) SELECT @id, unnest(@members);
             INSERT INTO pending_messages (chat_id, seq, created, ciphertext) VALUES (@id, 1, @now, @first);
             """, connection, transaction);
@@ -31,25 +69,36 @@ internal sealed class ChatStore(NpgsqlDataSource database)
         insert.Parameters.AddWithValue("now", now);
         insert.Parameters.AddWithValue("key_id", key.KeyId);
         insert.Parameters.AddWithValue("wrapped", key.Blob);
+        insert.Parameters.AddWithValue("creator", creatorId);
         insert.Parameters.AddWithValue("members", members.ToArray());
         insert.Parameters.AddWithValue("first", firstMessage);
         await insert.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return new ChatRecord(chatId, now, now, key, 1, 0);
+        return new ChatCreation(new ChatRecord(chatId, now, now, key, 1, 0), null);
     }
 
-    public async Task<IReadOnlyList<ChatListing>> ListForMemberAsync(Guid userId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The user's chats, newest <c>updated</c> first (id breaking ties): all of them, or one page of them after
+    /// the position <paramref name="page"/> names (keyset paging: a page never repeats or skips a chat that did not move).
+    /// </summary>
+    public async Task<IReadOnlyList<ChatListing>> ListForMemberAsync(Guid userId, ChatListPage? page, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand(
             """
-            SELECT c.id, c.created, c.updated, array_agg(all_members.user_id ORDER BY all_members.user_id)
-            FROM chats c
-            JOIN chat_members me ON me.chat_id = c.id AND me.user_id = @user
-            JOIN chat_members all_members ON all_members.chat_id = c.id
-            GROUP BY c.id
-            ORDER BY c.updated DESC
+            WITH mine AS (
+                SELECT c.id, c.created, c.updated
+                FROM chats c JOIN chat_members me ON me.chat_id = c.id AND me.user_id = @user
+                WHERE @before_updated IS NULL OR (c.updated, c.id) < (@before_updated, @before_id)
+                ORDER BY c.updated DESC, c.id DESC
+                LIMIT @limit)
+            SELECT m.id, m.created, m.updated, (SELECT array_agg(a.user_id ORDER BY a.user_id) FROM chat_members a WHERE a.chat_id = m.id)
+            FROM mine m
+            ORDER BY m.updated DESC, m.id DESC
             """);
         command.Parameters.AddWithValue("user", userId);
+        command.Parameters.Add(new NpgsqlParameter("before_updated", NpgsqlDbType.TimestampTz) { Value = (object?)page?.Before?.Updated ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("before_id", NpgsqlDbType.Uuid) { Value = (object?)page?.Before?.Id ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("limit", NpgsqlDbType.Integer) { Value = (object?)page?.Limit ?? DBNull.Value });
         var chats = new List<ChatListing>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

@@ -50,7 +50,12 @@ internal static class ApiServiceExtensions
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<IPasswordHasher<UserAccount>, PasswordHasher<UserAccount>>();
         services.AddSingleton<UserStore>();
+        services.AddSingleton<BlockStore>();
         services.AddSingleton<ChatStore>();
+        services.AddOptions<ChatLimitsOptions>().BindConfiguration(ChatLimitsOptions.SectionName)
+            .Validate(options => options.ChatsPerUser >= 1 && options.MembersPerChat >= 2 && options.CreationWindow > TimeSpan.Zero
+                && options.DefaultListPage >= 1 && options.MaxListPage >= options.DefaultListPage, "ChatLimits: every limit must be positive, a chat must allow 2 members")
+            .ValidateOnStart();
         services.AddSingleton<PendingMessageCache>();
         services.AddSingleton<ChatMessageService>();
         services.AddSingleton<SentChatAnswer>();
