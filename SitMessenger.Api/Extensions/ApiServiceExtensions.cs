@@ -163,7 +163,8 @@ internal static class ApiServiceExtensions
             .WithOrigins(origins)
             .AllowAnyMethod()
             .WithHeaders("Authorization", "Content-Type", "Accept")
-            .WithExposedHeaders("Retry-After")
+            // Link carries the next page of the chat list.
+            .WithExposedHeaders("Retry-After", "Link")
             .SetPreflightMaxAge(TimeSpan.FromHours(1))));
     }
 
