@@ -32,6 +32,7 @@ app.MapPingApi();
 app.MapAuthApi();
 app.MapUsersApi();
 app.MapChatsApi();
+app.MapBlocksApi();
 app.MapEchoHubApi();
 
 app.Run();

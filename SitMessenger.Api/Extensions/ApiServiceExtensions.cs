@@ -51,9 +51,15 @@ internal static class ApiServiceExtensions
         services.AddSingleton<IPasswordHasher<UserAccount>, PasswordHasher<UserAccount>>();
         services.AddSingleton<UserStore>();
         services.AddSingleton<KnownUsers>();
+        services.AddSingleton<BlockStore>();
         services.AddSingleton<ChatStore>();
+        services.AddOptions<ChatLimitsOptions>().BindConfiguration(ChatLimitsOptions.SectionName)
+            .Validate(options => options.ChatsPerUser >= 1 && options.MembersPerChat >= 2 && options.CreationWindow > TimeSpan.Zero
+                && options.DefaultListPage >= 1 && options.MaxListPage >= options.DefaultListPage, "ChatLimits: every limit must be positive, a chat must allow 2 members")
+            .ValidateOnStart();
         services.AddSingleton<PendingMessageCache>();
         services.AddSingleton<ChatMessageService>();
+        services.AddSingleton<SentChatAnswer>();
         services.AddSingleton<SegmentReader>();
         services.AddSingleton<JobPublisher>();
         services.AddOptions<FlushOptions>().BindConfiguration(FlushOptions.SectionName);
@@ -167,7 +173,8 @@ internal static class ApiServiceExtensions
             .WithOrigins(origins)
             .AllowAnyMethod()
             .WithHeaders("Authorization", "Content-Type", "Accept")
-            .WithExposedHeaders("Retry-After")
+            // Link carries the next page of the chat list.
+            .WithExposedHeaders("Retry-After", "Link")
             .SetPreflightMaxAge(TimeSpan.FromHours(1))));
     }
 
