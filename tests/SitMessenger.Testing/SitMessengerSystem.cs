@@ -215,14 +215,21 @@ public sealed class SitMessengerSystem : IAsyncDisposable
     private async Task RecordLogAsync(string name, string resourceId, CancellationToken cancellationToken)
     {
         var path = LogPath(name);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        // What the services print (user names, addresses) is for the owner only, like everything else in the state folder.
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
             var logs = App.Services.GetRequiredService<ResourceLoggerService>();
             await foreach (var batch in logs.WatchAsync(resourceId).WithCancellation(cancellationToken))
             {
                 var text = string.Concat(batch.Select(line => line.Content + Environment.NewLine));
-                await using var file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+                await using var file = new FileStream(path, new FileStreamOptions
+                {
+                    Mode = FileMode.Append,
+                    Access = FileAccess.Write,
+                    Share = FileShare.ReadWrite | FileShare.Delete,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                });
                 await file.WriteAsync(System.Text.Encoding.UTF8.GetBytes(text), cancellationToken);
             }
         }
