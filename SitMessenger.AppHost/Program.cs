@@ -22,6 +22,8 @@ var messaging = builder.AddChatMessaging(options, state);
 // 43 letters and digits: 256 bits, and a valid base64url key of 32 bytes for the key ring.
 var jwtSigningKey = builder.AddParameter("jwt-signing-key", new GenerateParameterDefault { MinLength = 43, Special = false }, secret: true);
 var masterKey = builder.AddParameter("chat-master-key", new GenerateParameterDefault { MinLength = 43, Special = false }, secret: true);
+// What the Worker's and the Scheduler's operator actions ask for; the dashboard's commands send it.
+var operatorKey = builder.AddParameter("operator-key", new GenerateParameterDefault { MinLength = 43, Special = false }, secret: true);
 
 var migrations = builder.AddJob<Projects.SitMessenger_MigrationService>("migrations")
     .WithReference(database)
@@ -46,7 +48,7 @@ builder.AddService<Projects.SitMessenger_Worker>("worker")
     .WithReference(messaging)
     .WithSegmentStore(state)
     .WithFlushDelay(builder.Configuration)
-    .WithJobOperations()
+    .WithJobOperations(operatorKey)
     .WaitFor(cache)
     .WaitFor(messaging)
     .WaitForCompletion(migrations);
@@ -54,7 +56,7 @@ builder.AddService<Projects.SitMessenger_Worker>("worker")
 builder.AddService<Projects.SitMessenger_Scheduler>("scheduler")
     .WithReference(cache)
     .WithReference(messaging)
-    .WithScheduleOperations()
+    .WithScheduleOperations(operatorKey)
     .WaitFor(cache)
     .WaitFor(messaging);
 
@@ -65,6 +67,7 @@ builder.AddService<Projects.SitMessenger_Gateway>("gateway", port: options.Gatew
     .WithExternalHttpEndpoints()
     .WithReference(api);
 
+builder.WithDashboardHostFiltering(options);
 builder.WithServiceOverrides()
     .RestartCrashedServices()
     .ReportStartupProgress();

@@ -31,6 +31,7 @@ public static class ServiceDefaultsExtensions
 
         // "Server: Kestrel" tells a scanner what to try; the Gateway passes the Api's headers on, so every service drops it.
         builder.Services.Configure<KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
+        builder.Services.AddOptions<OperatorOptions>().BindConfiguration(OperatorOptions.SectionName);
 
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>

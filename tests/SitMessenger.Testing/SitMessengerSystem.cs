@@ -114,6 +114,12 @@ public sealed class SitMessengerSystem : IAsyncDisposable
         ? throw new InvalidOperationException("This system was started without the dashboard (StartAsync(dashboard: true)).")
         : new Uri(App.GetEndpoint("aspire-dashboard", "http"), $"/login?t={BrowserToken}");
 
+    /// <summary>The operator key the AppHost generated for this system (what the dashboard's commands send).</summary>
+    public async Task<string> OperatorKeyAsync() =>
+        await App.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<ParameterResource>()
+            .Single(p => p.Name == "operator-key").GetValueAsync(CancellationToken.None)
+        ?? throw new InvalidOperationException("operator-key has no value.");
+
     public async Task<string> GetConnectionStringAsync(string resource) =>
         await App.GetConnectionStringAsync(resource) ?? throw new InvalidOperationException($"{resource} has no connection string.");
 
