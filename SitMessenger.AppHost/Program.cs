@@ -22,13 +22,10 @@ var messaging = builder.AddChatMessaging(options, state);
 // 43 letters and digits: 256 bits, and a valid base64url key of 32 bytes for the key ring.
 var jwtSigningKey = builder.AddParameter("jwt-signing-key", new GenerateParameterDefault { MinLength = 43, Special = false }, secret: true);
 var masterKey = builder.AddParameter("chat-master-key", new GenerateParameterDefault { MinLength = 43, Special = false }, secret: true);
-<<<<<<< HEAD
 // The Gateway's proof to the Api that its X-Forwarded-For is to be believed (all processes share 127.0.0.1 locally).
 var gatewayForwardingKey = builder.AddParameter("gateway-forwarding-key", new GenerateParameterDefault { MinLength = 43, Special = false }, secret: true);
-=======
 // What the Worker's and the Scheduler's operator actions ask for; the dashboard's commands send it.
 var operatorKey = builder.AddParameter("operator-key", new GenerateParameterDefault { MinLength = 43, Special = false }, secret: true);
->>>>>>> issue9-ops
 
 var migrations = builder.AddJob<Projects.SitMessenger_MigrationService>("migrations")
     .WithReference(database)

@@ -1,10 +1,7 @@
 using Yarp.ReverseProxy.Configuration;
-<<<<<<< HEAD
-using Yarp.ReverseProxy.Transforms;
-=======
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Health;
->>>>>>> issue9-ops
+using Yarp.ReverseProxy.Transforms;
 
 namespace SitMessenger.Gateway.Extensions;
 
@@ -32,13 +29,10 @@ internal static class ReverseProxyExtensions
             Cluster("hubs", options, httpRequest: null),
         ];
 
-<<<<<<< HEAD
         // The Api believes X-Forwarded-For only with this secret (locally all processes share 127.0.0.1, so the peer
         // address proves nothing). Set, never appended: a client's own X-Sit-Gateway-Key is replaced or removed.
         var forwardingKey = builder.Configuration["Gateway:ForwardingKey"];
-=======
         builder.Services.AddSingleton<IPassiveHealthCheckPolicy, FailedDestinationPolicy>();
->>>>>>> issue9-ops
         builder.Services.AddReverseProxy()
             .LoadFromMemory(routes, clusters)
             .AddServiceDiscoveryDestinationResolver()
