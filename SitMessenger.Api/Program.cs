@@ -12,7 +12,7 @@ builder.AddSitMessengerApi();
 
 var app = builder.Build();
 
-app.UseForwardedHeaders();
+app.UseGatewayForwarding();
 app.UseExceptionHandler();
 app.UseDrfStatusPages();
 app.UseRequestBodyLimit();
@@ -32,6 +32,7 @@ app.MapPingApi();
 app.MapAuthApi();
 app.MapUsersApi();
 app.MapChatsApi();
+app.MapBlocksApi();
 app.MapEchoHubApi();
 
 app.Run();

@@ -29,6 +29,10 @@ var messaging = builder.AddChatMessaging(options, state);
 // 43 letters and digits: 256 bits, and a valid base64url key of 32 bytes for the key ring.
 var jwtSigningKey = builder.AddParameter("jwt-signing-key", new GenerateParameterDefault { MinLength = 43, Special = false }, secret: true);
 var masterKey = builder.AddParameter("chat-master-key", new GenerateParameterDefault { MinLength = 43, Special = false }, secret: true);
+// The Gateway's proof to the Api that its X-Forwarded-For is to be believed (all processes share 127.0.0.1 locally).
+var gatewayForwardingKey = builder.AddParameter("gateway-forwarding-key", new GenerateParameterDefault { MinLength = 43, Special = false }, secret: true);
+// What the Worker's and the Scheduler's operator actions ask for; the dashboard's commands send it.
+var operatorKey = builder.AddParameter("operator-key", new GenerateParameterDefault { MinLength = 43, Special = false }, secret: true);
 
 var migrations = builder.AddJob<Projects.SitMessenger_MigrationService>("migrations")
     .WithReference(database)
@@ -39,6 +43,7 @@ var api = builder.AddReplicatedService<Projects.SitMessenger_Api>("api", options
     .WithReference(cache)
     .WithReference(messaging)
     .WithEnvironment("Jwt__SigningKey", jwtSigningKey)
+    .WithEnvironment("ForwardedHeaders__GatewayKey", gatewayForwardingKey)
     .WithEnvironment("ChatKeyRing__Keys__k1", masterKey)
     .WithEnvironment("ChatKeyRing__ActiveKeyId", "k1")
     .WithSegmentStore(state)
@@ -53,7 +58,7 @@ builder.AddService<Projects.SitMessenger_Worker>("worker")
     .WithReference(messaging)
     .WithSegmentStore(state)
     .WithFlushDelay(builder.Configuration)
-    .WithJobOperations()
+    .WithJobOperations(operatorKey)
     .WaitFor(cache)
     .WaitFor(messaging)
     .WaitForCompletion(migrations);
@@ -61,7 +66,7 @@ builder.AddService<Projects.SitMessenger_Worker>("worker")
 builder.AddService<Projects.SitMessenger_Scheduler>("scheduler")
     .WithReference(cache)
     .WithReference(messaging)
-    .WithScheduleOperations()
+    .WithScheduleOperations(operatorKey)
     .WaitFor(cache)
     .WaitFor(messaging);
 
@@ -70,8 +75,10 @@ builder.AddService<Projects.SitMessenger_Scheduler>("scheduler")
 builder.AddService<Projects.SitMessenger_Gateway>("gateway", port: options.GatewayPort)
     .WithGatewayHttps(options.GatewayHttpsPort, state)
     .WithExternalHttpEndpoints()
+    .WithEnvironment("Gateway__ForwardingKey", gatewayForwardingKey)
     .WithReference(api);
 
+builder.WithDashboardHostFiltering(options);
 builder.WithServiceOverrides()
     .RestartCrashedServices()
     .ReportStartupProgress();

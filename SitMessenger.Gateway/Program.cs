@@ -15,6 +15,7 @@ var app = builder.Build();
 app.UseEdgeForwarding();
 app.UseGatewayTls();
 app.UseSecurityHeaders();
+app.UseGatewayErrors();
 app.MapDefaultEndpoints();
 app.UseRateLimiter();
 app.UseRequestBodyLimit();

@@ -91,7 +91,7 @@ public static class LocalPostgresBuilderExtensions
     {
         var root = server.DataDirectory;
         var data = Path.Combine(root, "data");
-        Directory.CreateDirectory(root);
+        OwnerOnlyFolders.Create(root);
         await ServiceAccounts.GiveToAsync(root, ServiceAccount, cancellationToken).ConfigureAwait(false);
         if (!File.Exists(Path.Combine(data, "PG_VERSION")))
         {
@@ -105,6 +105,13 @@ public static class LocalPostgresBuilderExtensions
             "-c", "listen_addresses=127.0.0.1",
             "-c", "unix_socket_directories=",
             "-c", $"max_connections={server.MaxConnections.ToString(CultureInfo.InvariantCulture)}",
+            // Values stay out of the server's log: terse drops DETAIL lines ("Key (username)=(alice) already exists"),
+            // and neither statements nor their parameters are logged, not even with an error.
+            "-c", "log_error_verbosity=terse",
+            "-c", "log_min_error_statement=panic",
+            "-c", "log_statement=none",
+            "-c", "log_parameter_max_length=0",
+            "-c", "log_parameter_max_length_on_error=0",
         ])
         {
             Account = ServiceAccount,

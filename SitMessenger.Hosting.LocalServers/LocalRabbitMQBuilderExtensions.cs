@@ -105,9 +105,10 @@ public static class LocalRabbitMQBuilderExtensions
     {
         var ports = rabbit.Annotations.OfType<RabbitPorts>().Single();
         var root = rabbit.DataDirectory;
+        OwnerOnlyFolders.Create(root);
         foreach (var folder in new[] { "home", "mnesia", "log" })
         {
-            Directory.CreateDirectory(Path.Combine(root, folder));
+            OwnerOnlyFolders.Create(Path.Combine(root, folder));
         }
 
         var password = await rabbit.PasswordParameter.GetValueAsync(cancellationToken).ConfigureAwait(false);

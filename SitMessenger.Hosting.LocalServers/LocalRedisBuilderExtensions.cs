@@ -39,7 +39,8 @@ public static class LocalRedisBuilderExtensions
 
     private static async Task PrepareAsync(LocalRedisResource redis, string redisServer, int port, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(redis.DataDirectory);
+        // Its append-only file holds the cached (encrypted) messages and job state: for Redis' own account only.
+        OwnerOnlyFolders.Create(redis.DataDirectory);
         // The password goes in a file only we can read, not on the command line where any local user could see it.
         var config = Path.Combine(redis.DataDirectory, "redis.conf");
         var password = await redis.PasswordParameter.GetValueAsync(cancellationToken).ConfigureAwait(false);

@@ -45,6 +45,7 @@ internal sealed partial class SchemaMigrator(
             }
             else
             {
+                await UsernameSkeletonBackfill.RunAsync(dataSource, logger, stoppingToken);
                 LogMigrated(logger, result.Scripts.Count());
             }
         }

@@ -10,21 +10,11 @@ namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
 /// The small server-rendered pages a service serves about the data it owns (what Flower showed), for the Aspire
-/// dashboard to link to, and the guard on the operator actions their buttons trigger. No external assets: one inline
-/// style and one inline script, both pinned by hash in the page's Content-Security-Policy, so text that slipped past
-/// the encoding still could not run.
+/// dashboard to link to. No external assets: one inline style and one inline script, both pinned by hash in the page's
+/// Content-Security-Policy, so text that slipped past the encoding still could not run.
 /// </summary>
 public static class OperatorPages
 {
-    /// <summary>
-    /// Every operator action needs this header. A cross-site form cannot set a header, and a cross-site script that
-    /// does needs a CORS preflight, which no SIT Messenger service grants; an HttpClient (the AppHost's dashboard
-    /// commands) just sends it.
-    /// </summary>
-    public const string ActionHeader = "X-Dashboard-Action";
-
-    public const string MissingHeaderDetail = $"Operator actions need the {ActionHeader} header.";
-
     /// <summary>The mark for an empty cell.</summary>
     public const string None = "<span class=\"none\">—</span>";
 
@@ -45,40 +35,18 @@ public static class OperatorPages
         button { font-size: 13px; margin-left: .5rem; }
         """;
 
-    // Buttons carry their action in data-action (an attribute, so the URL is encoded like any other text) and the
-    // answer goes in with textContent, never as HTML.
+    // The pages only show: their actions need the operator key (OperatorKey), and a page that could send it would have
+    // to hold it, where any script or extension in the operator's browser could read it. The actions are the Aspire
+    // dashboard's commands instead, behind the dashboard's own login. So the script only reloads the live view.
     private const string Script = """
-        const status = document.getElementById('status');
-        document.addEventListener('click', async event => {
-          const button = event.target.closest('button[data-action]');
-          if (!button || (button.dataset.confirm && !confirm(button.dataset.confirm))) return;
-          button.disabled = true;
-          try {
-            const response = await fetch(button.dataset.action, { method: 'POST', headers: { 'X-Dashboard-Action': '1' } });
-            status.textContent = (response.ok ? 'Done: ' : 'Failed (' + response.status + '): ') + await response.text();
-          } catch (error) {
-            status.textContent = 'Failed: ' + error;
-          }
-          setTimeout(() => location.reload(), 1500);
-        });
         const refresh = Number(document.body.dataset.refresh);
         if (refresh > 0) setTimeout(() => location.reload(), refresh * 1000);
         """;
 
-    /// <summary>What the page may do: its own style and script, fetch from its own origin, and nothing else.</summary>
+    /// <summary>What the page may do: its own style and script, and nothing else.</summary>
     public static string ContentSecurityPolicy { get; } =
-        $"default-src 'none'; style-src '{Sha256(Style)}'; script-src '{Sha256(Script)}'; connect-src 'self'; " +
+        $"default-src 'none'; style-src '{Sha256(Style)}'; script-src '{Sha256(Script)}'; " +
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-    /// <summary>Rejects a request without <see cref="ActionHeader"/> with 400 before the handler runs.</summary>
-    public static TBuilder RequireActionHeader<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddEndpointFilter(async (context, next) =>
-            context.HttpContext.Request.Headers.ContainsKey(ActionHeader)
-                ? await next(context)
-                : TypedResults.BadRequest(new ActionRefused(MissingHeaderDetail)));
-    }
 
     /// <summary>A whole page around <paramref name="bodyHtml"/>, which the caller has built from encoded text only.</summary>
     public static string Document(string title, string bodyHtml) =>
@@ -87,7 +55,6 @@ public static class OperatorPages
         <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
         <title>{Encode(title)}</title><style>{Style}</style></head>
         <body data-refresh="{RefreshSeconds}">
-        <div id="status" role="status"></div>
         {bodyHtml}
         <script>{Script}</script>
         </body></html>
@@ -154,5 +121,5 @@ public sealed class HtmlPage(string html) : IResult, IStatusCodeHttpResult, ICon
     }
 }
 
-/// <summary>The 400 body for an action without its header, in the services' <c>{"detail": ...}</c> shape.</summary>
+/// <summary>The 401 body for an action without the operator key, in the services' <c>{"detail": ...}</c> shape.</summary>
 public sealed record ActionRefused(string Detail);

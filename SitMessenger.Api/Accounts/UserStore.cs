@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Identity;
 using Npgsql;
+using SitMessenger.Chat.Accounts;
 
 namespace SitMessenger.Api.Accounts;
 
@@ -15,14 +16,21 @@ internal sealed class UserStore(NpgsqlDataSource database, IPasswordHasher<UserA
     // Verifying against a real hash when the user does not exist keeps "no such user" as slow as "wrong password".
     private static readonly Lazy<string> DecoyHash = new(() => new PasswordHasher<UserAccount>().HashPassword(new UserAccount(Guid.Empty, "", ""), Guid.NewGuid().ToString()));
 
-    /// <summary>The new account, or null when the username is taken.</summary>
+    /// <summary>
+    /// The new account, or null when the username is taken: by the same name, or by one that looks alike (the same
+    /// <see cref="UsernameSkeleton"/>, held unique by the database so two replicas cannot both admit look-alikes).
+    /// </summary>
     public async Task<UserAccount?> CreateAsync(string username, string email, string password, CancellationToken cancellationToken)
     {
         var account = new UserAccount(Guid.CreateVersion7(), username, email);
         await using var command = database.CreateCommand(
-            "INSERT INTO users (id, username, email, password_hash, created) VALUES (@id, @username, @email, @hash, @now)");
+            """
+            INSERT INTO users (id, username, username_skeleton, email, password_hash, created)
+            VALUES (@id, @username, @skeleton, @email, @hash, @now)
+            """);
         command.Parameters.AddWithValue("id", account.Id);
         command.Parameters.AddWithValue("username", username);
+        command.Parameters.AddWithValue("skeleton", UsernameSkeleton.Of(username));
         command.Parameters.AddWithValue("email", email);
         command.Parameters.AddWithValue("hash", hasher.HashPassword(account, password));
         command.Parameters.AddWithValue("now", time.GetUtcNow());

@@ -68,6 +68,9 @@ internal static class AuthApi
             return DrfErrors.Field("username", "A user with that username already exists.");
         }
 
+        // The address an account was made from is its owner's: it may still log in when strangers spent the budget.
+        await throttle.RecordSuccessAsync(account.Username, ClientAddress(http));
+
         return TypedResults.Created("/api/auth/users/me/", new AccountResponse(account.Id, account.Username, account.Email));
     }
 
@@ -89,7 +92,8 @@ internal static class AuthApi
             return DrfErrors.Fields(errors);
         }
 
-        if (await throttle.CheckAttemptAsync(ClientAddress(http), username) is { } wait)
+        var address = ClientAddress(http);
+        if (await throttle.CheckAttemptAsync(address, username) is { } wait)
         {
             telemetry.FailedLogins.Add(1, new KeyValuePair<string, object?>("reason", "throttled"));
             return Throttled(http, wait);
@@ -98,12 +102,12 @@ internal static class AuthApi
         var account = await users.VerifyPasswordAsync(username, password, cancellationToken);
         if (account is null)
         {
-            await throttle.RecordFailureAsync(username);
+            await throttle.RecordFailureAsync(username, address);
             telemetry.FailedLogins.Add(1, new KeyValuePair<string, object?>("reason", "credentials"));
             return Unauthorized(new DetailBody(BadCredentials));
         }
 
-        await throttle.RecordSuccessAsync(username);
+        await throttle.RecordSuccessAsync(username, address);
         telemetry.Logins.Add(1);
         var pair = await refreshTokens.IssueAsync(account.Id, account.Username, cancellationToken);
         return TypedResults.Ok(new TokenPairResponse(pair.Access, pair.Refresh));

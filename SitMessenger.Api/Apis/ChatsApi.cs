@@ -1,3 +1,5 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
 using SitMessenger.Api.Accounts;
 using SitMessenger.Api.Auth;
 using SitMessenger.Api.Chats;
@@ -16,24 +18,57 @@ internal static class ChatsApi
     {
         var chats = app.MapGroup("/api/v1/chat").WithTags("Chats").RequireAuthorization();
 
-        chats.MapGet("/", ListChatsAsync).WithSummary("The caller's chats, most recently updated first");
-        chats.MapPost("/", CreateChatAsync).WithSummary("Create a chat with the given users; the caller is added");
+        chats.MapGet("/", ListChatsAsync)
+            .WithSummary("The caller's chats, most recently updated first; all of them, or a page with ?limit=&before= (Link: rel=\"next\")");
+        chats.MapPost("/", CreateChatAsync).WithSummary("Create a chat with the given users; the caller is added")
+            .Produces<DetailBody>(StatusCodes.Status429TooManyRequests);
         chats.MapGet("/{id}/", GetChatAsync).WithSummary("A chat with its members and its most recent messages");
         chats.MapPatch("/{id}/", PatchChatAsync).WithSummary("Send a message (the original client's way); answers the chat");
-        chats.MapDelete("/{id}/", DeleteChatAsync).WithSummary("Delete a chat");
+        chats.MapDelete("/{id}/", LeaveChatAsync)
+            .WithSummary("Leave a chat: it leaves the caller's list, the other members keep it; the last member to leave deletes it");
         chats.MapPost("/{id}/messages/", SendMessageAsync).WithSummary("Send a message; answers just that message");
         chats.MapGet("/{id}/messages/", GetHistoryAsync).WithSummary("Messages before a sequence number, oldest first");
         return app;
     }
 
-    private static async Task<Ok<List<ChatSummaryResponse>>> ListChatsAsync(HttpContext http, ChatStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<List<ChatSummaryResponse>>, BadRequest<Dictionary<string, string[]>>>> ListChatsAsync(
+        int? limit, string? before, HttpContext http, ChatStore store, IOptions<ChatLimitsOptions> options, CancellationToken cancellationToken)
     {
-        var chats = await store.ListForMemberAsync(http.User.UserId(), cancellationToken);
+        // Without limit and before the answer is the whole list, as the web client has always read it.
+        ChatListPage? page = null;
+        if (limit is not null || before is not null)
+        {
+            var max = options.Value.MaxListPage;
+            if (limit is < 1 || limit > max)
+            {
+                return DrfErrors.Field("limit", $"Ensure this value is between 1 and {max}.");
+            }
+
+            var position = before is null ? null : ChatListCursor.Parse(before);
+            if (before is not null && position is null)
+            {
+                return DrfErrors.Field("before", ChatListCursor.Invalid);
+            }
+
+            page = new ChatListPage(limit ?? options.Value.DefaultListPage, position);
+        }
+
+        // One more than the page, to know whether there is a next one.
+        var fetch = page is null ? null : page with { Limit = page.Limit + 1 };
+        var chats = await store.ListForMemberAsync(http.User.UserId(), fetch, cancellationToken);
+        if (page is not null && chats.Count > page.Limit)
+        {
+            chats = [.. chats.Take(page.Limit)];
+            var last = chats[^1];
+            http.Response.Headers.Link = $"</api/v1/chat/?limit={page.Limit}&before={Uri.EscapeDataString(ChatListCursor.Format(last.Updated, last.Id))}>; rel=\"next\"";
+        }
+
         return TypedResults.Ok(chats.Select(c => new ChatSummaryResponse(c.Id, c.Created, c.Updated, c.Members)).ToList());
     }
 
-    private static async Task<Results<Created<ChatSummaryResponse>, BadRequest<Dictionary<string, string[]>>>> CreateChatAsync(
-        CreateChatRequest? body, HttpContext http, UserStore users, ChatMessageService messages, CancellationToken cancellationToken)
+    private static async Task<Results<Created<ChatSummaryResponse>, BadRequest<Dictionary<string, string[]>>, JsonHttpResult<DetailBody>>> CreateChatAsync(
+        CreateChatRequest? body, HttpContext http, UserStore users, BlockStore blocks, ChatMessageService messages, IOptions<ChatLimitsOptions> options,
+        CancellationToken cancellationToken)
     {
         var errors = new FieldErrors();
         var owners = UserIdList.Parse("owner", body?.Owner, errors);
@@ -42,10 +77,25 @@ internal static class ChatsApi
             return DrfErrors.Fields(errors);
         }
 
+        var caller = http.User.UserId();
+        var members = owners.Append(caller).Distinct().ToList();
+        // Before any lookup: a list of 10,000 ids is refused without asking PostgreSQL about each.
+        var maxMembers = options.Value.MembersPerChat;
+        if (members.Count > maxMembers)
+        {
+            return DrfErrors.Field("owner", $"Ensure this field has no more than {maxMembers - 1} users: a chat has at most {maxMembers} members, you included.");
+        }
+
         var unknown = await users.FindUnknownAsync(owners, cancellationToken);
         foreach (var id in unknown)
         {
             errors.Add("owner", $"Invalid pk \"{id}\" - object does not exist.");
+        }
+
+        // Says only who (an id GET /api/v1/users/ lists anyway) cannot be added, not whom else they blocked.
+        foreach (var id in await blocks.BlockersAmongAsync(caller, owners, cancellationToken))
+        {
+            errors.Add("owner", $"User \"{id}\" cannot be added to a chat by you.");
         }
 
         if (errors.Any)
@@ -53,9 +103,21 @@ internal static class ChatsApi
             return DrfErrors.Fields(errors);
         }
 
-        var members = owners.Append(http.User.UserId()).Distinct().ToList();
-        var chat = await messages.CreateChatAsync(members, cancellationToken);
+        var created = await messages.CreateChatAsync(caller, members, cancellationToken);
+        if (created.Chat is not { } chat)
+        {
+            return Throttled(http, created.RetryAfter ?? options.Value.CreationWindow);
+        }
+
         return TypedResults.Created($"/api/v1/chat/{chat.Id}/", new ChatSummaryResponse(chat.Id, chat.Created, chat.Updated, [.. members.Order()]));
+    }
+
+    private static JsonHttpResult<DetailBody> Throttled(HttpContext http, TimeSpan wait)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+        http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Json(
+            DrfErrors.Detail($"Request was throttled. Expected available in {seconds} seconds."), statusCode: StatusCodes.Status429TooManyRequests);
     }
 
     private static async Task<Results<Ok<ChatDetailResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>>> GetChatAsync(
@@ -76,7 +138,7 @@ internal static class ChatsApi
     }
 
     private static async Task<Results<Ok<ChatDetailResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>, BadRequest<string[]>>> PatchChatAsync(
-        string id, PatchChatRequest? body, HttpContext http, ChatStore store, ChatMessageService messages, CancellationToken cancellationToken)
+        string id, PatchChatRequest? body, HttpContext http, ChatStore store, ChatMessageService messages, SentChatAnswer answer, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var chatId))
         {
@@ -103,14 +165,16 @@ internal static class ChatsApi
             return TypedResults.BadRequest(new[] { $"Ensure this field has no more than {ChatMessageService.MaxMessageLength} characters." });
         }
 
-        var caller = http.User;
-        if (await messages.SendAsync(chatId, caller.UserId(), caller.Username(), text, cancellationToken) is null)
+        var caller = new UserSummary(http.User.UserId(), http.User.Username());
+        var sent = await messages.SendAsync(chatId, caller.Id, caller.Username, text, cancellationToken);
+        if (sent is null)
         {
             return DrfErrors.NotFound();
         }
 
-        var detail = await DetailAsync(chatId, caller.UserId(), DefaultWindow, store, messages, cancellationToken);
-        return detail is null ? DrfErrors.NotFound() : TypedResults.Ok(detail);
+        // Committed: from here on the answer is a success, however much of the chat can still be read.
+        return TypedResults.Ok(await answer.ComposeAsync(
+            chatId, caller, sent, ct => DetailAsync(chatId, caller.Id, DefaultWindow, store, messages, ct), cancellationToken));
     }
 
     private static async Task<Results<Created<MessageWithSeqResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>>> SendMessageAsync(
@@ -135,7 +199,7 @@ internal static class ChatsApi
                 : DrfErrors.Fields(errors);
         }
 
-        var sent = await messages.SendAsync(chatId, http.User.UserId(), http.User.Username(), text, cancellationToken);
+        var sent = (await messages.SendAsync(chatId, http.User.UserId(), http.User.Username(), text, cancellationToken))?.Message;
         return sent is null
             ? DrfErrors.NotFound()
             : TypedResults.Created($"/api/v1/chat/{chatId}/messages/?before={sent.Seq + 1}&limit=1", MessageWithSeqResponse.From(sent));
@@ -170,16 +234,14 @@ internal static class ChatsApi
         return TypedResults.Ok(new HistoryResponse(all, window.HasMore));
     }
 
-    private static async Task<Results<NoContent, NotFound<DetailBody>>> DeleteChatAsync(
-        string id, HttpContext http, ChatStore store, PendingMessageCache cache, ChatMessageCipher cipher, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, NotFound<DetailBody>>> LeaveChatAsync(
+        string id, HttpContext http, ChatMessageService messages, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(id, out var chatId) || !await store.DeleteAsync(chatId, http.User.UserId(), cancellationToken))
+        if (!Guid.TryParse(id, out var chatId) || !await messages.LeaveAsync(chatId, http.User.UserId(), http.User.Username(), cancellationToken))
         {
             return DrfErrors.NotFound();
         }
 
-        cache.Forget(chatId);
-        cipher.Forget(chatId);
         return TypedResults.NoContent();
     }
 

@@ -1,9 +1,13 @@
+using Microsoft.Extensions.Options;
 using SitMessenger.Api.Infrastructure;
 using SitMessenger.Chat.Messages;
 
 namespace SitMessenger.Api.Chats;
 
 internal sealed record SentMessage(long Seq, DateTime Datetime, string User, string Message);
+
+/// <summary>A message that is durable in PostgreSQL, with the creation time of its chat.</summary>
+internal sealed record SendReceipt(SentMessage Message, DateTime ChatCreated);
 
 /// <summary>A run of consecutive messages of a chat: those already in segments and those still pending.</summary>
 internal sealed record ChatWindow(IReadOnlyList<SentMessage> Flushed, IReadOnlyList<SentMessage> Pending, bool HasMore);
@@ -16,6 +20,7 @@ internal sealed class ChatMessageService(
     ChatFlushRequests flushRequests,
     ChatMessageCipher cipher,
     TimeProvider time,
+    IOptions<ChatLimitsOptions> limits,
     ApiTelemetry telemetry)
 {
     public const int MaxMessageLength = 3750;
@@ -24,20 +29,26 @@ internal sealed class ChatMessageService(
     /// A new chat with a data key of its own (stored only wrapped) and its first line, "Beginning of messages",
     /// pending like any message, so the first flush writes it into the chat's first segment.
     /// </summary>
-    public async Task<ChatRecord> CreateChatAsync(IReadOnlyCollection<Guid> members, CancellationToken cancellationToken)
+    /// <remarks>No chat (and a RetryAfter) when the creator is over the chats-per-window limit.</remarks>
+    public async Task<ChatCreation> CreateChatAsync(Guid creatorId, IReadOnlyCollection<Guid> members, CancellationToken cancellationToken)
     {
         var chatId = Guid.CreateVersion7();
         var dataKey = cipher.KeyRing.NewDataKey();
         var now = TruncateToMicroseconds(time.GetUtcNow().UtcDateTime);
         var first = cipher.Encrypt(dataKey, ChatMessage.Beginning(now));
-        var chat = await store.CreateAsync(chatId, members, cipher.KeyRing.Wrap(dataKey), now, first, cancellationToken);
-        cache.Add(chatId, new EncryptedMessage(1, first));
-        flushRequests.Request(chatId);
-        return chat;
+        var limit = new ChatCreationLimit(limits.Value.ChatsPerUser, limits.Value.CreationWindow);
+        var created = await store.CreateAsync(chatId, creatorId, members, cipher.KeyRing.Wrap(dataKey), now, first, limit, cancellationToken);
+        if (created.Chat is not null)
+        {
+            cache.Add(chatId, new EncryptedMessage(1, first));
+            flushRequests.Request(chatId);
+        }
+
+        return created;
     }
 
     /// <summary>Null when the chat is not the sender's (or does not exist). Returns only once the message is durable.</summary>
-    public async Task<SentMessage?> SendAsync(Guid chatId, Guid senderId, string senderName, string text, CancellationToken cancellationToken)
+    public async Task<SendReceipt?> SendAsync(Guid chatId, Guid senderId, string senderName, string text, CancellationToken cancellationToken)
     {
         using var activity = ApiTelemetry.Source.StartActivity("chat.send");
         activity?.SetTag("sit.chat.id", chatId);
@@ -58,16 +69,51 @@ internal sealed class ChatMessageService(
         var now = TruncateToMicroseconds(time.GetUtcNow().UtcDateTime);
         var ciphertext = cipher.Encrypt(dataKey, new ChatMessage(now, senderName, text));
         // Membership is checked again inside the insert: a cached key proves nothing about who may write.
-        var seq = await store.AppendAsync(chatId, senderId, now, ciphertext, cancellationToken);
-        if (seq is null)
+        var appended = await store.AppendAsync(chatId, senderId, now, ciphertext, cancellationToken);
+        if (appended is null)
         {
             return null;
         }
 
-        cache.Add(chatId, new EncryptedMessage(seq.Value, ciphertext));
+        cache.Add(chatId, new EncryptedMessage(appended.Seq, ciphertext));
         flushRequests.Request(chatId);
         telemetry.MessagesSent.Add(1);
-        return new SentMessage(seq.Value, now, senderName, text);
+        return new SendReceipt(new SentMessage(appended.Seq, now, senderName, text), appended.ChatCreated);
+    }
+
+    /// <summary>
+    /// The member leaves the chat: it leaves their list, the others keep it and read "name left the chat" in it, and
+    /// the last member to leave deletes it. False when the chat is not the user's (or does not exist).
+    /// </summary>
+    public async Task<bool> LeaveAsync(Guid chatId, Guid userId, string username, CancellationToken cancellationToken)
+    {
+        var chat = await store.FindForMemberAsync(chatId, userId, cancellationToken);
+        if (chat is null)
+        {
+            return false;
+        }
+
+        var now = TruncateToMicroseconds(time.GetUtcNow().UtcDateTime);
+        // Written by no one (user ""), as the chat's first line is: the client shows it as a line of the chat itself.
+        var line = cipher.Encrypt(cipher.DataKey(chat.Id, chat.Key), new ChatMessage(now, "", $"{username} left the chat"));
+        var left = await store.LeaveAsync(chatId, userId, now, line, cancellationToken);
+        if (left is null)
+        {
+            return false;
+        }
+
+        if (left.LeftLineSeq is { } seq)
+        {
+            cache.Add(chatId, new EncryptedMessage(seq, line));
+            flushRequests.Request(chatId);
+        }
+        else
+        {
+            cache.Forget(chatId);
+            cipher.Forget(chatId);
+        }
+
+        return true;
     }
 
     /// <summary>Up to <paramref name="limit"/> messages before <paramref name="beforeSeq"/> (exclusive), oldest first.</summary>

@@ -10,17 +10,58 @@ internal sealed record ChatRecord(Guid Id, DateTime Created, DateTime Updated, W
 
 internal sealed record ChatListing(Guid Id, DateTime Created, DateTime Updated, Guid[] Members);
 
+/// <summary>A stored message's sequence number, and when its chat was created (what an answer needs if nothing more can be read).</summary>
+internal sealed record AppendedMessage(long Seq, DateTime ChatCreated);
+
+/// <summary>How many chats one user may create within a window.</summary>
+internal sealed record ChatCreationLimit(int Chats, TimeSpan Window);
+
+/// <summary>The created chat, or the wait before its creator may create another.</summary>
+internal sealed record ChatCreation(ChatRecord? Chat, TimeSpan? RetryAfter);
+
+/// <summary>A position in a user's chat list: the <c>updated</c> and <c>id</c> of the last chat already seen.</summary>
+internal sealed record ChatListPosition(DateTime Updated, Guid Id);
+
+internal sealed record ChatListPage(int Limit, ChatListPosition? Before);
+
 /// <summary>Chats, their members and their pending (acknowledged, not yet flushed) messages in PostgreSQL.</summary>
 internal sealed class ChatStore(NpgsqlDataSource database)
 {
-    public async Task<ChatRecord> CreateAsync(
-        Guid chatId, IReadOnlyCollection<Guid> members, WrappedDataKey key, DateTime now, byte[] firstMessage, CancellationToken cancellationToken)
+    // Names the advisory locks of chat creation (pg_advisory_xact_lock's first key), apart from any other use of them.
+    private const int CreationLockClass = 9_004;
+
+    /// <summary>
+    /// The new chat, or, when its creator already created <see cref="ChatCreationLimit.Chats"/> within the window, how
+    /// long until the oldest of those leaves it. Counted and inserted under a lock per creator, so concurrent creates
+    /// on any Api replica cannot together pass the limit.
+    /// </summary>
+    public async Task<ChatCreation> CreateAsync(
+        Guid chatId, Guid creatorId, IReadOnlyCollection<Guid> members, WrappedDataKey key, DateTime now, byte[] firstMessage,
+        ChatCreationLimit limit, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var count = new NpgsqlCommand(
+            """
+            SELECT pg_advisory_xact_lock(@lock_class, hashtext(@creator::text));
+            SELECT count(*), min(created) FROM chats WHERE created_by = @creator AND created > @since;
+            """, connection, transaction))
+        {
+            count.Parameters.AddWithValue("lock_class", CreationLockClass);
+            count.Parameters.AddWithValue("creator", creatorId);
+            count.Parameters.AddWithValue("since", now - limit.Window);
+            await using var reader = await count.ExecuteReaderAsync(cancellationToken);
+            await reader.NextResultAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            if (reader.GetInt64(0) >= limit.Chats)
+            {
+                return new ChatCreation(null, reader.GetDateTime(1) + limit.Window - now);
+            }
+        }
+
         await using var insert = new NpgsqlCommand(
             """
-            INSERT INTO chats (id, created, updated, key_id, wrapped_key, last_seq) VALUES (@id, @now, @now, @key_id, @wrapped, 1);
+            INSERT INTO chats (id, created, updated, key_id, wrapped_key, last_seq, created_by) VALUES (@id, @now, @now, @key_id, @wrapped, 1, @creator);
             INSERT INTO chat_members (chat_id, user_id) SELECT @id, unnest(@members);
             INSERT INTO pending_messages (chat_id, seq, created, ciphertext) VALUES (@id, 1, @now, @first);
             """, connection, transaction);
@@ -28,25 +69,36 @@ internal sealed class ChatStore(NpgsqlDataSource database)
         insert.Parameters.AddWithValue("now", now);
         insert.Parameters.AddWithValue("key_id", key.KeyId);
         insert.Parameters.AddWithValue("wrapped", key.Blob);
+        insert.Parameters.AddWithValue("creator", creatorId);
         insert.Parameters.AddWithValue("members", members.ToArray());
         insert.Parameters.AddWithValue("first", firstMessage);
         await insert.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return new ChatRecord(chatId, now, now, key, 1, 0);
+        return new ChatCreation(new ChatRecord(chatId, now, now, key, 1, 0), null);
     }
 
-    public async Task<IReadOnlyList<ChatListing>> ListForMemberAsync(Guid userId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The user's chats, newest <c>updated</c> first (id breaking ties): all of them, or one page of them after
+    /// the position <paramref name="page"/> names (keyset paging: a page never repeats or skips a chat that did not move).
+    /// </summary>
+    public async Task<IReadOnlyList<ChatListing>> ListForMemberAsync(Guid userId, ChatListPage? page, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand(
             """
-            SELECT c.id, c.created, c.updated, array_agg(all_members.user_id ORDER BY all_members.user_id)
-            FROM chats c
-            JOIN chat_members me ON me.chat_id = c.id AND me.user_id = @user
-            JOIN chat_members all_members ON all_members.chat_id = c.id
-            GROUP BY c.id
-            ORDER BY c.updated DESC
+            WITH mine AS (
+                SELECT c.id, c.created, c.updated
+                FROM chats c JOIN chat_members me ON me.chat_id = c.id AND me.user_id = @user
+                WHERE @before_updated IS NULL OR (c.updated, c.id) < (@before_updated, @before_id)
+                ORDER BY c.updated DESC, c.id DESC
+                LIMIT @limit)
+            SELECT m.id, m.created, m.updated, (SELECT array_agg(a.user_id ORDER BY a.user_id) FROM chat_members a WHERE a.chat_id = m.id)
+            FROM mine m
+            ORDER BY m.updated DESC, m.id DESC
             """);
         command.Parameters.AddWithValue("user", userId);
+        command.Parameters.Add(new NpgsqlParameter("before_updated", NpgsqlDbType.TimestampTz) { Value = (object?)page?.Before?.Updated ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("before_id", NpgsqlDbType.Uuid) { Value = (object?)page?.Before?.Id ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("limit", NpgsqlDbType.Integer) { Value = (object?)page?.Limit ?? DBNull.Value });
         var chats = new List<ChatListing>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -102,23 +154,24 @@ internal sealed class ChatStore(NpgsqlDataSource database)
     /// Stores one message durably: the next sequence number and the row in one statement, only if the sender is a
     /// member. Null when not (or the chat is gone). Once this returns, the message survives any crash.
     /// </summary>
-    public async Task<long?> AppendAsync(Guid chatId, Guid senderId, DateTime now, byte[] ciphertext, CancellationToken cancellationToken)
+    public async Task<AppendedMessage?> AppendAsync(Guid chatId, Guid senderId, DateTime now, byte[] ciphertext, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand(
             """
             WITH next AS (
                 UPDATE chats SET last_seq = last_seq + 1, updated = @now
                 WHERE id = @chat AND EXISTS (SELECT 1 FROM chat_members WHERE chat_id = @chat AND user_id = @user)
-                RETURNING last_seq)
+                RETURNING last_seq, created)
             INSERT INTO pending_messages (chat_id, seq, created, ciphertext)
             SELECT @chat, last_seq, @now, @ciphertext FROM next
-            RETURNING seq
+            RETURNING seq, (SELECT created FROM next)
             """);
         command.Parameters.AddWithValue("chat", chatId);
         command.Parameters.AddWithValue("user", senderId);
         command.Parameters.AddWithValue("now", now);
         command.Parameters.Add(new NpgsqlParameter("ciphertext", NpgsqlDbType.Bytea) { Value = ciphertext });
-        return await command.ExecuteScalarAsync(cancellationToken) as long?;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? new AppendedMessage(reader.GetInt64(0), reader.GetDateTime(1)) : null;
     }
 
     /// <summary>Pending messages with <paramref name="afterSeq"/> &lt; seq &lt;= <paramref name="toSeq"/>, in order.</summary>
@@ -139,12 +192,58 @@ internal sealed class ChatStore(NpgsqlDataSource database)
         return messages;
     }
 
-    public async Task<bool> DeleteAsync(Guid chatId, Guid userId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes the user out of the chat. The other members keep it, with <paramref name="leftLine"/> appended as its
+    /// next message; when the user was the last member the chat goes, with its pending rows and segment rows (the
+    /// Worker's orphan sweep removes the files no row points to). Null when the user is not a member.
+    /// </summary>
+    public async Task<LeaveResult?> LeaveAsync(Guid chatId, Guid userId, DateTime now, byte[] leftLine, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand(
-            "DELETE FROM chats c USING chat_members m WHERE c.id = @chat AND m.chat_id = c.id AND m.user_id = @user");
-        command.Parameters.AddWithValue("chat", chatId);
-        command.Parameters.AddWithValue("user", userId);
-        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+
+        // The chat's row is locked first: two last members leaving at once then take turns, and the second sees the
+        // chat empty and deletes it, instead of each seeing the other still there and leaving an empty chat behind.
+        await using (var leave = new NpgsqlCommand(
+            """
+            WITH locked AS (SELECT id FROM chats WHERE id = @chat FOR UPDATE)
+            DELETE FROM chat_members WHERE chat_id = (SELECT id FROM locked) AND user_id = @user
+            """, connection, transaction))
+        {
+            leave.Parameters.AddWithValue("chat", chatId);
+            leave.Parameters.AddWithValue("user", userId);
+            if (await leave.ExecuteNonQueryAsync(cancellationToken) <= 0)
+            {
+                return null;
+            }
+        }
+
+        await using var rest = new NpgsqlCommand(
+            """
+            WITH emptied AS (
+                DELETE FROM chats WHERE id = @chat AND NOT EXISTS (SELECT 1 FROM chat_members WHERE chat_id = @chat)
+                RETURNING id),
+            next AS (
+                UPDATE chats SET last_seq = last_seq + 1, updated = @now
+                WHERE id = @chat AND NOT EXISTS (SELECT 1 FROM emptied)
+                RETURNING last_seq),
+            line AS (
+                INSERT INTO pending_messages (chat_id, seq, created, ciphertext)
+                SELECT @chat, last_seq, @now, @line FROM next
+                RETURNING seq)
+            SELECT (SELECT seq FROM line)
+            """, connection, transaction);
+        rest.Parameters.AddWithValue("chat", chatId);
+        rest.Parameters.AddWithValue("now", now);
+        rest.Parameters.Add(new NpgsqlParameter("line", NpgsqlDbType.Bytea) { Value = leftLine });
+        var seq = await rest.ExecuteScalarAsync(cancellationToken) as long?;
+        await transaction.CommitAsync(cancellationToken);
+        return new LeaveResult(seq);
     }
+}
+
+/// <summary>A leave: the sequence number of the "left" line the other members see, or none when the chat was deleted.</summary>
+internal sealed record LeaveResult(long? LeftLineSeq)
+{
+    public bool ChatDeleted => LeftLineSeq is null;
 }

@@ -1,9 +1,9 @@
 using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
 using SitMessenger.Api.Accounts;
 using SitMessenger.Api.Apis;
 using SitMessenger.Api.Auth;
@@ -50,9 +50,16 @@ internal static class ApiServiceExtensions
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<IPasswordHasher<UserAccount>, PasswordHasher<UserAccount>>();
         services.AddSingleton<UserStore>();
+        services.AddSingleton<KnownUsers>();
+        services.AddSingleton<BlockStore>();
         services.AddSingleton<ChatStore>();
+        services.AddOptions<ChatLimitsOptions>().BindConfiguration(ChatLimitsOptions.SectionName)
+            .Validate(options => options.ChatsPerUser >= 1 && options.MembersPerChat >= 2 && options.CreationWindow > TimeSpan.Zero
+                && options.DefaultListPage >= 1 && options.MaxListPage >= options.DefaultListPage, "ChatLimits: every limit must be positive, a chat must allow 2 members")
+            .ValidateOnStart();
         services.AddSingleton<PendingMessageCache>();
         services.AddSingleton<ChatMessageService>();
+        services.AddSingleton<SentChatAnswer>();
         services.AddSingleton<SegmentReader>();
         services.AddSingleton<JobPublisher>();
         services.AddOptions<FlushOptions>().BindConfiguration(FlushOptions.SectionName);
@@ -63,15 +70,7 @@ internal static class ApiServiceExtensions
             .ValidateOnStart();
         services.AddSingleton<ISegmentStore, FileSystemSegmentStore>();
 
-        services.Configure<ForwardedHeadersOptions>(options =>
-        {
-            // Only the Gateway's word counts: loopback by default, more proxies from configuration.
-            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
-            foreach (var proxy in builder.Configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? [])
-            {
-                options.KnownProxies.Add(System.Net.IPAddress.Parse(proxy));
-            }
-        });
+        builder.AddGatewayForwarding();
 
         services.AddOpenApi("v1", options => options
             .AddDocumentTransformer<ApiDocumentTransformer>()
@@ -113,7 +112,11 @@ internal static class ApiServiceExtensions
         services.AddAuthorization();
     }
 
-    /// <summary>A refresh token is no access token; a logged-out login's access tokens are void.</summary>
+    /// <summary>
+    /// A refresh token is no access token; a logged-out login's access tokens are void. A signature proves only that
+    /// the key signed it: the subject must also be a user that exists, or every endpoint would meet a malformed id
+    /// (FormatException) or a missing row (foreign-key violation) and answer 500 instead of 401.
+    /// </summary>
     private static async Task RejectRevokedOrRefreshTokensAsync(TokenValidatedContext context)
     {
         var principal = context.Principal!;
@@ -124,10 +127,23 @@ internal static class ApiServiceExtensions
             return;
         }
 
+        if (!Guid.TryParse(principal.FindFirstValue(JwtRegisteredClaimNames.Sub), out var userId))
+        {
+            context.Fail("subject is not a user id");
+            return;
+        }
+
         var revoked = context.HttpContext.RequestServices.GetRequiredService<RevokedTokenFamilies>();
         if (await revoked.IsRevokedAsync(familyId, context.HttpContext.RequestAborted))
         {
             context.Fail("token family revoked");
+            return;
+        }
+
+        var users = context.HttpContext.RequestServices.GetRequiredService<KnownUsers>();
+        if (!await users.ExistsAsync(userId, context.HttpContext.RequestAborted))
+        {
+            context.Fail("subject is no user");
         }
     }
 
@@ -157,7 +173,8 @@ internal static class ApiServiceExtensions
             .WithOrigins(origins)
             .AllowAnyMethod()
             .WithHeaders("Authorization", "Content-Type", "Accept")
-            .WithExposedHeaders("Retry-After")
+            // Link carries the next page of the chat list.
+            .WithExposedHeaders("Retry-After", "Link")
             .SetPreflightMaxAge(TimeSpan.FromHours(1))));
     }
 

@@ -23,6 +23,9 @@ internal sealed class AppHostOptions
     /// </summary>
     public bool UseContainers { get; set; }
 
+    /// <summary>Host names the dashboard answers to (ASP.NET Core's AllowedHosts, ';'-separated); any other gets 400.</summary>
+    public string DashboardAllowedHosts { get; set; } = "localhost;127.0.0.1;[::1]";
+
     public static readonly Dictionary<string, string> CommandLineSwitches = new(StringComparer.Ordinal)
     {
         ["--state-dir"] = $"{SectionName}:{nameof(StateDirectory)}",

@@ -38,7 +38,7 @@ internal sealed class StateFolder : IDisposable
     /// <summary>Takes the folder, or says who has it.</summary>
     public static StateFolder Acquire(string path)
     {
-        Directory.CreateDirectory(path);
+        CreateOwnerOnly(path);
         var pidFile = System.IO.Path.Combine(path, "apphost.pid");
         FileStream fileLock;
         try
@@ -90,6 +90,27 @@ internal sealed class StateFolder : IDisposable
         }
 
         builder.Configuration.AddInMemoryCollection(provided);
+    }
+
+    /// <summary>
+    /// The folder holds secrets, the servers' data and logs: 0700, and a folder made before this rule loses its group and
+    /// other bits too. The servers' own accounts get only the right to pass through (ServiceAccounts adds it).
+    /// </summary>
+    private static void CreateOwnerOnly(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+            return;
+        }
+
+        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var mode = File.GetUnixFileMode(path);
+        const UnixFileMode listOrWrite = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+        if ((mode & listOrWrite) != 0)
+        {
+            File.SetUnixFileMode(path, mode & ~listOrWrite);
+        }
     }
 
     private static void Save(string path, Dictionary<string, string> values)

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
 using SitMessenger.Chat.Integrations;
 using SitMessenger.Chat.Messaging;
@@ -37,7 +39,10 @@ public static class RabbitMqClientRegistration
                 factory.AutomaticRecoveryEnabled = true;
                 factory.TopologyRecoveryEnabled = true;
             });
-        builder.Services.AddSingleton(services => new RabbitMqConnection(services.GetRequiredService<IConnection>));
+        builder.Services.AddSingleton(services => new RabbitMqConnection(
+            services.GetRequiredService<IConnection>,
+            new OutageLog("RabbitMQ", services.GetRequiredService<ILogger<RabbitMqConnection>>(), services.GetRequiredService<TimeProvider>())));
+        builder.Services.TryAddSingleton(TimeProvider.System);
         return builder;
     }
 }

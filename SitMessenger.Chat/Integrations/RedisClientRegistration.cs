@@ -1,4 +1,6 @@
 using SitMessenger.Chat.Integrations;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using StackExchange.Redis;
 
 namespace Microsoft.Extensions.Hosting;
@@ -29,6 +31,8 @@ public static class RedisClientRegistration
                 // While Redis is down, fail at once instead of queueing for seconds: every caller has a PostgreSQL fallback.
                 options.BacklogPolicy = BacklogPolicy.FailFast;
             });
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddHostedService<RedisOutageWatcher>();
         return builder;
     }
 }

@@ -60,6 +60,12 @@ public sealed class FileSystemSegmentStore : ISegmentStore
                 Options = FileOptions.Asynchronous,
                 PreallocationSize = contents.Length,
             };
+            if (!OperatingSystem.IsWindows())
+            {
+                // Ciphertext still says who talks to whom and how much: only the services' own account reads it.
+                streamOptions.UnixCreateMode = OwnerOnlyFile;
+            }
+
             await using (var stream = new FileStream(tempPath, streamOptions))
             {
                 created = true;
@@ -204,7 +210,7 @@ public sealed class FileSystemSegmentStore : ISegmentStore
 
         if (!Directory.Exists(_root))
         {
-            Directory.CreateDirectory(_root);
+            CreateOwnerOnlyDirectory(_root);
             var parent = Path.GetDirectoryName(_root);
             if (parent is not null)
             {
@@ -212,8 +218,22 @@ public sealed class FileSystemSegmentStore : ISegmentStore
             }
         }
 
-        Directory.CreateDirectory(folder);
+        CreateOwnerOnlyDirectory(folder);
         DirectorySync.Flush(_root);
+    }
+
+    private const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    private static void CreateOwnerOnlyDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+        }
+        else
+        {
+            Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
     }
 
     private static void TryDelete(string path)

@@ -28,7 +28,6 @@ internal static class ForwardingExtensions
         builder.Services.AddSingleton(new TrustedProxies(builder.Configuration.GetSection("Gateway:KnownProxies").Get<string[]>()?.Length > 0));
 
         builder.AddRequestBodyLimit(builder.Configuration.GetValue<long?>("Gateway:MaxRequestBodyBytes") ?? DefaultMaxRequestBodyBytes);
-        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
         return builder;
     }
 

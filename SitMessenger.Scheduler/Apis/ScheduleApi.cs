@@ -3,8 +3,8 @@ using SitMessenger.Scheduler.Scheduling;
 namespace SitMessenger.Scheduler.Apis;
 
 /// <summary>
-/// The schedule as JSON and as the page the Aspire dashboard links to, and "run now" (the page's button and the
-/// AppHost's dashboard command). The Scheduler serves it because it owns the schedule and its history.
+/// The schedule as JSON and as the page the Aspire dashboard links to, and "run now" (the AppHost's dashboard
+/// command). The Scheduler serves it because it owns the schedule and its history.
 /// </summary>
 internal static class ScheduleApi
 {
@@ -16,8 +16,8 @@ internal static class ScheduleApi
 
         schedule.MapGet("/", GetScheduleAsync);
         schedule.MapGet("/view", GetPageAsync);
-        // Both callers send the action header; a cross-site form cannot, so a page elsewhere cannot start jobs.
-        schedule.MapPost("/{name}/run", RunNowAsync).RequireActionHeader();
+        // Only with the operator key: the AppHost's dashboard command sends it.
+        schedule.MapPost("/{name}/run", RunNowAsync).RequireOperatorKey();
         return app;
     }
 

@@ -7,12 +7,13 @@ namespace SitMessenger.Scheduler.Apis;
 
 /// <summary>
 /// The schedule page (what Celery beat's side of Flower showed): each job's cron, latest and next run, who leads,
-/// and a "Run now" button per job. A pure function of the snapshot, so it is tested without servers. Everything is
-/// encoded: a last result carries RabbitMQ's error text.
+/// and where to run one now: the dashboard's command, since the action needs the operator key (see OperatorPages). A
+/// pure function of the snapshot, so it is tested without servers. Everything is encoded: a last result carries
+/// RabbitMQ's error text.
 /// </summary>
 internal static class SchedulePage
 {
-    public static string RunPath(string jobName) => $"/schedule/{Uri.EscapeDataString(jobName)}/run";
+    public const string RunNowHint = "Run a job now with the scheduler's \"Run … now\" commands in the Aspire dashboard.";
 
     public static string Render(ScheduleSnapshot snapshot, DateTimeOffset now)
     {
@@ -34,7 +35,7 @@ internal static class SchedulePage
             return Document("SIT Messenger: schedule", html.ToString());
         }
 
-        html.Append("<table id=\"schedule\"><thead><tr><th>Job</th><th>Type</th><th>Queue</th><th>Cron</th><th>Last run</th><th>Result</th><th>Last job</th><th>Next run</th><th></th></tr></thead><tbody>\n");
+        html.Append("<table id=\"schedule\"><thead><tr><th>Job</th><th>Type</th><th>Queue</th><th>Cron</th><th>Last run</th><th>Result</th><th>Last job</th><th>Next run</th></tr></thead><tbody>\n");
         foreach (var status in snapshot.Jobs)
         {
             var job = status.Job;
@@ -50,12 +51,12 @@ internal static class SchedulePage
                 .Append(Cell(TextOrNone(result), resultClass is null ? "detail" : $"detail {resultClass}"))
                 .Append(Cell(TextOrNone(status.LastRun.LastJobId)))
                 .Append(Cell(job.Enabled ? NextRun(status.NextRun, now) : "<span class=\"meta\">disabled</span>"))
-                // A disabled job can still be run by hand: that is how an operator runs it at all.
-                .Append(Cell($"<button type=\"button\" data-action=\"{Encode(RunPath(job.Name))}\">Run now</button>"))
                 .Append("</tr>\n");
         }
 
         html.Append("</tbody></table>\n");
+        // A disabled job can still be run by hand: that is how an operator runs it at all.
+        html.Append("<p class=\"meta\" id=\"run-now\">").Append(Encode(RunNowHint)).Append("</p>\n");
         return Document("SIT Messenger: schedule", html.ToString());
     }
 

@@ -29,10 +29,10 @@ internal static class JobsApi
 
         jobs.MapGet("/queues", GetQueuesAsync);
 
-        // The page's button and the AppHost's dashboard command both send the action header; a cross-site form cannot.
+        // Only with the operator key: the AppHost's dashboard command sends it.
         jobs.MapPost("/dead-letters/requeue", async (DeadLetters deadLetters, CancellationToken cancellationToken) =>
             TypedResults.Ok(new RequeueResponse(await deadLetters.RequeueAsync(cancellationToken))))
-            .RequireActionHeader();
+            .RequireOperatorKey();
         return app;
     }
 

@@ -21,13 +21,14 @@ internal sealed record JobsPageModel(
     PageSection<JobEventView> Events);
 
 /// <summary>
-/// The jobs page (what Flower showed): queue depths, the dead letters with a requeue button, and the recent job
+/// The jobs page (what Flower showed): queue depths, the dead letters (requeued from the dashboard), and the recent job
 /// events. A pure function of its data, so it is tested without servers. Every piece of data is encoded: job errors
 /// are exception messages, and a message on a queue can claim any type or id.
 /// </summary>
 internal static class JobsPage
 {
-    public const string RequeuePath = "/jobs/dead-letters/requeue";
+    // The action needs the operator key, which a page must not hold (see OperatorPages): the dashboard's command sends it.
+    public const string RequeueHint = "Requeue them with the worker's \"Requeue dead letters\" command in the Aspire dashboard.";
 
     private static readonly JobState[] Outcomes = [JobState.Succeeded, JobState.Failed, JobState.Retried, JobState.DeadLettered, JobState.Requeued];
 
@@ -80,8 +81,7 @@ internal static class JobsPage
             html.Append(" <span class=\"meta\">(").Append(Number(waiting)).Append(" waiting)</span>");
         }
 
-        html.Append(" <button type=\"button\" data-action=\"").Append(Encode(RequeuePath))
-            .Append("\" data-confirm=\"Requeue every dead letter to the queue it failed on, with a fresh attempt count?\">Requeue all</button></h2>\n");
+        html.Append("</h2>\n<p class=\"meta\" id=\"requeue\">").Append(Encode(RequeueHint)).Append("</p>\n");
         if (Unavailable(html, deadLetters))
         {
             return;

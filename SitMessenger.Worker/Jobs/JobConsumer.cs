@@ -162,7 +162,7 @@ internal sealed partial class JobConsumer(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobType} {JobId} failed on attempt {Attempt}; retrying in {DelaySeconds} s")]
     private static partial void LogRetry(ILogger logger, string jobType, string jobId, int attempt, double delaySeconds, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobType} {JobId} failed {Attempt} times; moved to the dead-letter queue. Fix the cause, then requeue it (the Worker's /jobs page, or POST /jobs/dead-letters/requeue with the X-Dashboard-Action header)")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobType} {JobId} failed {Attempt} times; moved to the dead-letter queue. Fix the cause, then requeue it (the Worker's \"Requeue dead letters\" command in the dashboard, or POST /jobs/dead-letters/requeue with the operator key)")]
     private static partial void LogDeadLettered(ILogger logger, string jobType, string jobId, int attempt, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not publish the retry of job {JobId}; returning it to its queue")]

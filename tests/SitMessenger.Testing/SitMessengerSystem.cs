@@ -114,6 +114,12 @@ public sealed class SitMessengerSystem : IAsyncDisposable
         ? throw new InvalidOperationException("This system was started without the dashboard (StartAsync(dashboard: true)).")
         : new Uri(App.GetEndpoint("aspire-dashboard", "http"), $"/login?t={BrowserToken}");
 
+    /// <summary>The operator key the AppHost generated for this system (what the dashboard's commands send).</summary>
+    public async Task<string> OperatorKeyAsync() =>
+        await App.Services.GetRequiredService<DistributedApplicationModel>().Resources.OfType<ParameterResource>()
+            .Single(p => p.Name == "operator-key").GetValueAsync(CancellationToken.None)
+        ?? throw new InvalidOperationException("operator-key has no value.");
+
     public async Task<string> GetConnectionStringAsync(string resource) =>
         await App.GetConnectionStringAsync(resource) ?? throw new InvalidOperationException($"{resource} has no connection string.");
 
@@ -215,7 +221,8 @@ public sealed class SitMessengerSystem : IAsyncDisposable
     private async Task RecordLogAsync(string name, string resourceId, CancellationToken cancellationToken)
     {
         var path = LogPath(name);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        // What the services print (user names, addresses) is for the owner only, like everything else in the state folder.
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
             var logs = App.Services.GetRequiredService<ResourceLoggerService>();
@@ -230,7 +237,13 @@ public sealed class SitMessengerSystem : IAsyncDisposable
 
                 try
                 {
-                    await using var file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+                    await using var file = new FileStream(path, new FileStreamOptions
+                    {
+                        Mode = FileMode.Append,
+                        Access = FileAccess.Write,
+                        Share = FileShare.ReadWrite | FileShare.Delete,
+                        UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                    });
                     await file.WriteAsync(System.Text.Encoding.UTF8.GetBytes(text), cancellationToken);
                     lost = 0;
                 }

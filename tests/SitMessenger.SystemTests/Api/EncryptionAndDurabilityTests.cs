@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using Npgsql;
 using SitMessenger.SystemTests.Infrastructure;
+using SitMessenger.SystemTests.Pipeline;
 using StackExchange.Redis;
 
 namespace SitMessenger.SystemTests.Api;
@@ -107,7 +108,7 @@ public sealed class EncryptionAndDurabilityTests(SitMessengerAppFixture fixture)
     }
 
     [Fact]
-    public async Task A_redis_restart_loses_no_message_and_sends_keep_working_while_redis_is_down()
+    public async Task A_redis_restart_loses_no_message_sends_keep_working_while_redis_is_down_and_the_api_logs_the_outage_once()
     {
         var users = await _api.SharedUsersAsync();
         var (alice, bob) = (users[0], users[1]);
@@ -118,6 +119,7 @@ public sealed class EncryptionAndDurabilityTests(SitMessengerAppFixture fixture)
             expected.Add(await SendAsync(i % 2 == 0 ? bob : alice, chatId, $"before the redis restart {i}", usePatch: i % 2 == 1));
         }
 
+        var apiLogStart = StateFiles.LogLength(fixture.App, "api");
         try
         {
             await fixture.App.StopResourceAsync("cache");
@@ -146,6 +148,10 @@ public sealed class EncryptionAndDurabilityTests(SitMessengerAppFixture fixture)
 
         expected.Add(await SendAsync(bob, chatId, "after the redis restart", usePatch: true));
         await AssertChatIsAsync(expected, alice, chatId, "after a send once Redis was back");
+
+        // One line when Redis went, one when it came back: not one per request or per reconnect attempt.
+        var log = await OutageLines.UntilRecoveredAsync(fixture.App, "api", apiLogStart, "Redis");
+        Assert.True(log.Down == 1 && log.Up == 1, $"{log.Down} outage and {log.Up} recovery lines for Redis in the Api's log:{Environment.NewLine}{log.Lines}");
     }
 
     [Fact]

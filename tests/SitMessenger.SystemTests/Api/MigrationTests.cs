@@ -65,6 +65,54 @@ public sealed class MigrationTests(SitMessengerAppFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task Accounts_without_a_username_skeleton_get_one_and_existing_look_alikes_do_not_break_the_migration()
+    {
+        var repository = RepositoryRoot();
+        var project = Path.Combine(repository, "SitMessenger.MigrationService");
+        var migrator = Path.Combine(project, "bin", "Debug", "net10.0", "SitMessenger.MigrationService.dll");
+        var sitdb = fixture.App.GetConnectionString("sitdb");
+        var admin = new NpgsqlConnectionStringBuilder(sitdb) { Pooling = false }.ConnectionString;
+        var database = $"mig_{Guid.NewGuid():N}";
+        var target = new NpgsqlConnectionStringBuilder(sitdb) { Database = database, Pooling = false }.ConnectionString;
+        await ExecuteAsync(admin, $"CREATE DATABASE \"{database}\"");
+        try
+        {
+            var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } hostPath ? hostPath : "dotnet";
+            var environment = new Dictionary<string, string> { ["ConnectionStrings__sitdb"] = target, ["DOTNET_ENVIRONMENT"] = "Development" };
+            var first = await ChildProcess.RunAsync(dotnet, [migrator], environment, MigratorBudget, project);
+            Assert.True(first.ExitCode == 0, $"the migrator failed on an empty database: {first}");
+
+            // Accounts as the code before the skeleton made them: look-alikes side by side, no skeleton.
+            await ExecuteAsync(target, """
+                INSERT INTO users (id, username, email, password_hash, created) VALUES
+                    ('00000000-0000-7000-8000-000000000001', 'Alice', '', 'x', '2025-01-01T00:00:00Z'),
+                    ('00000000-0000-7000-8000-000000000002', 'alice', '', 'x', '2025-02-01T00:00:00Z'),
+                    ('00000000-0000-7000-8000-000000000003', 'bob', '', 'x', '2025-03-01T00:00:00Z')
+                """);
+
+            var second = await ChildProcess.RunAsync(dotnet, [migrator], environment, MigratorBudget, project);
+            Assert.True(second.ExitCode == 0, $"the migrator failed on existing look-alike accounts: {second}");
+
+            await using var connection = new NpgsqlConnection(target);
+            await connection.OpenAsync();
+            await using var read = new NpgsqlCommand("SELECT username, username_skeleton FROM users ORDER BY created", connection);
+            await using var reader = await read.ExecuteReaderAsync();
+            var skeletons = new List<(string Username, string? Skeleton)>();
+            while (await reader.ReadAsync())
+            {
+                skeletons.Add((reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1)));
+            }
+
+            // The oldest of the look-alikes holds the skeleton; the younger keeps its row (and its login) without one.
+            Assert.Equal([("Alice", "allce"), ("alice", null), ("bob", "bob")], skeletons);
+        }
+        finally
+        {
+            await ExecuteAsync(admin, $"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
+        }
+    }
+
     private static async Task ExecuteAsync(string connectionString, string sql)
     {
         await using var connection = new NpgsqlConnection(connectionString);

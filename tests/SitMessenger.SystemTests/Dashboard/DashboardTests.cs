@@ -168,6 +168,20 @@ public sealed partial class DashboardTests(DashboardSystemFixture fixture, ITest
     }
 
     [Fact]
+    public async Task The_dashboard_answers_400_to_a_host_name_it_is_not_served_under_as_dns_rebinding_would_send()
+    {
+        var login = new Uri(fixture.App.GetEndpoint("aspire-dashboard", "http"), "/login");
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
+        using var rebound = new HttpRequestMessage(HttpMethod.Get, login);
+        rebound.Headers.Host = "evil.example";
+        using var refused = await client.SendAsync(rebound);
+        using var served = await client.GetAsync(login);
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+    }
+
+    [Fact]
     public async Task A_wrong_token_is_refused_and_the_login_form_stays_while_the_printed_one_logs_in()
     {
         var app = fixture.App;

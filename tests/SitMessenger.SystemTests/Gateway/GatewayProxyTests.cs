@@ -59,7 +59,7 @@ public sealed class GatewayProxyTests(SitMessengerAppFixture fixture)
     }
 
     [Fact]
-    public async Task A_body_over_the_gateway_limit_is_rejected_with_413()
+    public async Task A_body_over_the_gateway_limit_is_rejected_with_413_and_a_json_detail()
     {
         var me = (await _client.SharedUsersAsync())[0];
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/v1/chat/", UriKind.Relative))
@@ -69,6 +69,46 @@ public sealed class GatewayProxyTests(SitMessengerAppFixture fixture)
         request.Headers.Authorization = new("Bearer", me.Access);
         using var response = await fixture.Gateway.SendAsync(request);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Request body is too large.", body.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task No_answer_names_the_web_server_neither_the_gateways_nor_the_apis()
+    {
+        using var viaGateway = await fixture.Gateway.GetAsync(new Uri("/api/v1/ping/?id=1", UriKind.Relative));
+        using var direct = new HttpClient { BaseAddress = fixture.App.GetEndpoint("api") };
+        using var fromApi = await direct.GetAsync(new Uri("/api/v1/ping/?id=1", UriKind.Relative));
+        using var gatewayOwn = await fixture.Gateway.GetAsync(new Uri("/alive", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, viaGateway.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, fromApi.StatusCode);
+        Assert.Empty(viaGateway.Headers.Server);
+        Assert.Empty(fromApi.Headers.Server);
+        Assert.Empty(gatewayOwn.Headers.Server);
+    }
+
+    [Fact]
+    public async Task A_connect_request_is_refused_with_405_and_a_json_detail()
+    {
+        // Kestrel itself answers 400 to the authority form (CONNECT host:port); the origin form reached the proxy.
+        const string target = "/api/v1/ping/?id=1";
+        // HttpClient cannot send CONNECT to an origin; the request line is written by hand.
+        var gateway = fixture.App.GetEndpoint("gateway");
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(gateway.Host, gateway.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"CONNECT {target} HTTP/1.1\r\nHost: {gateway.Authority}\r\nConnection: close\r\n\r\n"));
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var answer = await reader.ReadToEndAsync(timeout.Token);
+
+        Assert.StartsWith("HTTP/1.1 405", answer, StringComparison.Ordinal);
+        Assert.Contains("Content-Type: application/json", answer, StringComparison.OrdinalIgnoreCase);
+        // The body is one chunk: the JSON between its braces.
+        var json = answer[answer.IndexOf('{', StringComparison.Ordinal)..(answer.LastIndexOf('}') + 1)];
+        Assert.Equal("Method \"CONNECT\" not allowed.", JsonDocument.Parse(json).RootElement.GetProperty("detail").GetString());
     }
 
     [Fact]

@@ -5,6 +5,9 @@ namespace SitMessenger.SystemTests.Infrastructure;
 /// <summary>One running system (real PostgreSQL, Redis, RabbitMQ and every service) shared by the tests of the assembly.</summary>
 public sealed class SitMessengerAppFixture : IAsyncLifetime
 {
+    /// <summary>The Api's per-address attempt limit (registrations and logins a minute) for the suite.</summary>
+    public const int LoginAttemptsPerAddress = 500;
+
     public static TimeSpan StartupBudget => SitMessengerSystem.StartupBudget;
 
     public SitMessengerSystem App { get; private set; } = null!;
@@ -28,7 +31,7 @@ public sealed class SitMessengerAppFixture : IAsyncLifetime
             ["Services:gateway:RateLimits:Auth:Window"] = "00:00:10",
             ["Services:gateway:Gateway:MaxRequestBodyBytes"] = "262144",
             // The per-username login throttle stays as shipped; the per-address one would count the whole suite.
-            ["Services:api:LoginThrottle:AttemptsPerAddress"] = "500",
+            ["Services:api:LoginThrottle:AttemptsPerAddress"] = LoginAttemptsPerAddress.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         Gateway = new HttpClient { BaseAddress = App.GetEndpoint("gateway"), Timeout = TimeSpan.FromSeconds(30) };
     }

@@ -27,7 +27,7 @@ public sealed class BrokerOutageTests(SitMessengerAppFixture fixture, ITestOutpu
     private static readonly TimeSpan Pace = TimeSpan.FromMilliseconds(30);
 
     [Fact]
-    public async Task With_rabbitmq_stopped_for_30_s_every_send_succeeds_and_everything_is_flushed_within_a_minute_of_its_return()
+    public async Task With_rabbitmq_stopped_for_30_s_every_send_succeeds_everything_is_flushed_within_a_minute_of_its_return_and_the_api_logs_the_outage_once()
     {
         var app = fixture.App;
         using var clients = new PipelineClients(fixture);
@@ -120,5 +120,9 @@ public sealed class BrokerOutageTests(SitMessengerAppFixture fixture, ITestOutpu
 
         PipelineDatabase.AssertConsistent(storage, StateFiles.SegmentFolder(app, chatId), "after the outage");
         ChatTraffic.AssertWholeChat(await ChatTraffic.WholeHistoryAsync(api, bob, chatId), sent, "the whole chat after the outage");
+
+        // The Api said so, once each way, though thousands of sends met the outage.
+        var log = await OutageLines.UntilRecoveredAsync(app, "api", apiLogStart, "RabbitMQ");
+        Assert.True(log.Down == 1 && log.Up == 1, $"{log.Down} outage and {log.Up} recovery lines for RabbitMQ in the Api's log:{Environment.NewLine}{log.Lines}");
     }
 }

@@ -364,11 +364,16 @@ internal sealed class WorkerJobs : IDisposable
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
+    /// <summary>Stands for "the key the system's AppHost generated" where a test may also send none or a wrong one.</summary>
+    public const string UseTheSystemsKey = "(the system's key)";
+
     private readonly HttpClient _client;
+    private readonly SitMessengerSystem _app;
 
     public WorkerJobs(SitMessengerSystem app, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(app);
+        _app = app;
         _client = new HttpClient { BaseAddress = app.GetEndpoint("worker"), Timeout = timeout ?? TimeSpan.FromSeconds(15) };
     }
 
@@ -394,11 +399,15 @@ internal sealed class WorkerJobs : IDisposable
         await _client.GetFromJsonAsync<List<DeadLetter>>(new Uri(string.Create(CultureInfo.InvariantCulture, $"/jobs/dead-letters?count={count}"), UriKind.Relative), Json)
         ?? [];
 
-    public async Task<(HttpStatusCode Status, string Body)> RequeueAsync()
+    /// <summary>As the AppHost's dashboard command does: operator actions need the operator key (<c>Operator:Key</c>).</summary>
+    public async Task<(HttpStatusCode Status, string Body)> RequeueAsync(string? operatorKey = UseTheSystemsKey)
     {
-        // As the AppHost's dashboard command does: operator actions need the header (OperatorPages.ActionHeader).
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/jobs/dead-letters/requeue", UriKind.Relative));
-        request.Headers.Add("X-Dashboard-Action", "1");
+        if (operatorKey is not null)
+        {
+            request.Headers.Authorization = new("Bearer", operatorKey == UseTheSystemsKey ? await _app.OperatorKeyAsync() : operatorKey);
+        }
+
         using var response = await _client.SendAsync(request);
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }

@@ -17,17 +17,20 @@ namespace SitMessenger.UnitTests.Operator;
 /// <summary>The shared page shell, and the action guard on a real Kestrel on loopback.</summary>
 public sealed partial class OperatorPagesTests : IAsyncLifetime
 {
+    private const string Key = "k3y-of-the-operator";
+
     private WebApplication? _app;
     private HttpClient? _client;
 
     public async Task InitializeAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
+        builder.Services.Configure<OperatorOptions>(options => options.Key = Key);
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
         _app = builder.Build();
         _app.MapGet("/page", () => OperatorPages.Page(OperatorPages.Document("a page", "<p>body</p>")));
-        _app.MapPost("/action", () => TypedResults.Ok("done")).RequireActionHeader();
+        _app.MapPost("/action", () => TypedResults.Ok("done")).RequireOperatorKey();
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
         _client = new HttpClient { BaseAddress = new Uri(address) };
@@ -42,24 +45,41 @@ public sealed partial class OperatorPagesTests : IAsyncLifetime
         }
     }
 
-    [Fact]
-    public async Task An_action_without_the_dashboard_header_is_refused_as_a_cross_site_form_would_send_it()
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Bearer not-the-key")]
+    [InlineData("Bearer " + Key + "x")]
+    [InlineData("Basic " + Key)]
+    public async Task An_action_without_the_operator_key_is_refused_with_401_and_a_detail(string? authorization)
     {
-        using var form = new FormUrlEncodedContent([]);
-        using var response = await _client!.PostAsync(new Uri("/action", UriKind.Relative), form);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/action", UriKind.Relative));
+        if (authorization is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        }
 
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains(OperatorPages.ActionHeader, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var response = await _client!.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("\"detail\":", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task An_action_with_the_dashboard_header_runs_as_the_page_button_and_the_apphost_command_send_it()
+    public async Task An_action_with_the_operator_key_runs_as_the_apphost_command_sends_it()
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/action", UriKind.Relative));
-        request.Headers.Add(OperatorPages.ActionHeader, "1");
+        request.Headers.Authorization = new("Bearer", Key);
         using var response = await _client!.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public void Without_a_configured_key_every_action_is_refused()
+    {
+        Assert.Equal(OperatorKey.NotConfiguredDetail, OperatorKey.Check("Bearer ", null));
+        Assert.Equal(OperatorKey.NotConfiguredDetail, OperatorKey.Check("Bearer anything", ""));
     }
 
     [Fact]
@@ -84,7 +104,8 @@ public sealed partial class OperatorPagesTests : IAsyncLifetime
         var script = InlineScript().Match(html).Groups[1].Value;
         var style = InlineStyle().Match(html).Groups[1].Value;
 
-        Assert.Contains("X-Dashboard-Action", script, StringComparison.Ordinal);
+        // The pages only show: nothing in them calls an action.
+        Assert.DoesNotContain("fetch(", script, StringComparison.Ordinal);
         Assert.Contains($"script-src '{Sha256(script)}'", OperatorPages.ContentSecurityPolicy, StringComparison.Ordinal);
         Assert.Contains($"style-src '{Sha256(style)}'", OperatorPages.ContentSecurityPolicy, StringComparison.Ordinal);
     }

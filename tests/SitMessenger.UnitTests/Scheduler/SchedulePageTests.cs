@@ -21,7 +21,7 @@ public sealed class SchedulePageTests
     }
 
     [Fact]
-    public void The_schedule_page_lists_each_job_with_cron_last_run_next_run_and_a_run_now_button()
+    public void The_schedule_page_lists_each_job_with_cron_last_run_next_run_and_points_to_the_dashboard_to_run_one_now()
     {
         var html = SchedulePage.Render(Snapshot("host-a:1",
             Status("compact-segments", new JobRun(Now.AddMinutes(-3), JobHistory.Published, "0192d4a57c1e70008000000000000009")),
@@ -36,8 +36,8 @@ public sealed class SchedulePageTests
         // Next occurrence of */5 minutes after 12:00:00 is 12:05:00.
         Assert.Contains("2025-03-14 12:05:00Z</time> <span class=\"meta\">(in 5 min)</span>", html, StringComparison.Ordinal);
         Assert.Contains("2025-03-14 12:00:10Z</time> <span class=\"meta\">(in 10 s)</span>", html, StringComparison.Ordinal);
-        Assert.Contains("data-action=\"/schedule/compact-segments/run\"", html, StringComparison.Ordinal);
-        Assert.Contains("data-action=\"/schedule/sweep-pending/run\"", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<button", html, StringComparison.Ordinal);
+        Assert.Contains("Run … now", html, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -53,22 +53,20 @@ public sealed class SchedulePageTests
     }
 
     [Fact]
-    public void A_job_name_is_escaped_in_its_run_now_url_and_encoded_in_the_attribute()
+    public void A_job_name_is_html_encoded()
     {
         var html = SchedulePage.Render(Snapshot("host-a:1", Status("a&b \"c\"", JobRun.None)), Now);
 
-        Assert.Contains("data-action=\"/schedule/a%26b%20%22c%22/run\"", html, StringComparison.Ordinal);
         Assert.Contains("<td>a&amp;b &quot;c&quot;</td>", html, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void A_disabled_job_shows_no_next_run_but_can_still_be_run_by_hand()
+    public void A_disabled_job_shows_no_next_run()
     {
         var html = SchedulePage.Render(Snapshot("host-a:1", Status("compact-segments", JobRun.None, enabled: false)), Now);
 
         Assert.Contains("disabled", html, StringComparison.Ordinal);
         Assert.DoesNotContain("12:05:00Z", html, StringComparison.Ordinal);
-        Assert.Contains("data-action=\"/schedule/compact-segments/run\"", html, StringComparison.Ordinal);
     }
 
     private static ScheduleSnapshot Snapshot(string? leader, params JobStatus[] jobs) =>

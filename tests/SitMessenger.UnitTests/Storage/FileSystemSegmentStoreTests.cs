@@ -28,6 +28,24 @@ public sealed class FileSystemSegmentStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Segment_files_and_their_folders_are_readable_only_by_their_owner()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var store = Store();
+        var location = await store.WriteAsync(ChatId, 1, 3, SegmentFormat.Write(ChatId, "k1", SegmentFormatTests.Messages(first: 1, count: 3)), CancellationToken.None);
+
+        var file = Path.Combine(Root, location);
+        const UnixFileMode ownerOnlyFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        Assert.Equal(ownerOnlyFolder, File.GetUnixFileMode(Path.GetDirectoryName(file)!));
+        Assert.Equal(ownerOnlyFolder, File.GetUnixFileMode(Root));
+    }
+
+    [Fact]
     public async Task Location_is_relative_and_named_by_chat_and_seq_range()
     {
         var location = await Store().WriteAsync(ChatId, 5, 12, new byte[] { 1 }, CancellationToken.None);

@@ -72,7 +72,7 @@ public sealed partial class JobsPageTests
     }
 
     [Fact]
-    public void The_jobs_page_lists_the_dead_letters_with_reason_attempts_and_time_and_a_requeue_button()
+    public void The_jobs_page_lists_the_dead_letters_with_reason_attempts_and_time_and_points_to_the_dashboard_to_requeue()
     {
         var html = Render(deadLetters:
         [
@@ -88,8 +88,9 @@ public sealed partial class JobsPageTests
         Assert.Contains(Chat.ToString(), rows[0], StringComparison.Ordinal);
         Assert.Contains(JobQueues.Flush, rows[0], StringComparison.Ordinal);
         Assert.Contains("body is not a job", rows[1], StringComparison.Ordinal);
-        Assert.Contains("data-action=\"/jobs/dead-letters/requeue\"", html, StringComparison.Ordinal);
-        Assert.Contains(">Requeue all</button>", html, StringComparison.Ordinal);
+        // The action needs the operator key, which the page does not hold: no button, the dashboard's command instead.
+        Assert.DoesNotContain("<button", html, StringComparison.Ordinal);
+        Assert.Contains("Requeue dead letters", html, StringComparison.Ordinal);
     }
 
     [Fact]
