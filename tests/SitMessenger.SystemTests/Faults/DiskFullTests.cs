@@ -26,7 +26,14 @@ public sealed class DiskFullTests(ITestOutputHelper output)
     {
         using var disk = SmallDisk.Mount(DiskMegabytes);
         await using var app = await SitMessengerSystem.StartAsync(
-            new Dictionary<string, string?> { ["SitMessenger:FlushDelay"] = "00:00:03" },
+            new Dictionary<string, string?>
+            {
+                ["SitMessenger:FlushDelay"] = "00:00:03",
+                // Refusals answer at once, so the senders run faster than a user would: the Gateway's limits would answer 429.
+                ["Services:gateway:RateLimits:PerAddress:PermitLimit"] = "1000000",
+                ["Services:gateway:RateLimits:PerUser:PermitLimit"] = "1000000",
+                ["Services:gateway:RateLimits:Sends:PermitLimit"] = "1000000",
+            },
             stateDirectory: Path.Combine(disk.Path, "state"),
             progress: output.WriteLine);
         using var http = new HttpClient { BaseAddress = app.GetEndpoint("gateway"), Timeout = TimeSpan.FromSeconds(30) };
