@@ -29,7 +29,7 @@ alive() { [ -r "/proc/$1/stat" ] && ! awk '{ exit ($3 == "Z" ? 0 : 1) }' "/proc/
 descendants() {
   local child
   for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-    echo "$child $(tr '\0' ' ' <"/proc/$child/cmdline" 2>/dev/null | cut -c1-200)"
+    echo "$child $(tr '\0' ' ' 2>/dev/null <"/proc/$child/cmdline" | cut -c1-200)"
     descendants "$child"
   done
 }
