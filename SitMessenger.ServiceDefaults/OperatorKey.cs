@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -60,9 +58,6 @@ public static class OperatorKey
             return MissingDetail;
         }
 
-        // Hashed first, so the comparison takes the same time whatever the lengths; FixedTimeEquals whatever the bytes.
-        var presented = SHA256.HashData(Encoding.UTF8.GetBytes(authorization[Scheme.Length..].Trim()));
-        var expected = SHA256.HashData(Encoding.UTF8.GetBytes(configured));
-        return CryptographicOperations.FixedTimeEquals(presented, expected) ? null : WrongDetail;
+        return new SharedSecret(configured).Matches(authorization[Scheme.Length..].Trim()) ? null : WrongDetail;
     }
 }

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 
@@ -51,15 +49,14 @@ internal static class GatewayForwarding
     public static WebApplication UseGatewayForwarding(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<IOptions<GatewayForwardingOptions>>().Value;
-        // Hashed so the comparison takes the same time whatever the length of what a client sends.
-        var expected = options.GatewayKey is { Length: > 0 } key ? SHA256.HashData(Encoding.UTF8.GetBytes(key)) : null;
+        var expected = options.GatewayKey is { Length: > 0 } key ? new SharedSecret(key) : null;
         var proxiesNamed = options.KnownProxies.Length > 0;
         app.Use((context, next) =>
         {
             var headers = context.Request.Headers;
             var trusted = expected is null
                 ? proxiesNamed
-                : headers[KeyHeader] is [{ } presented] && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), expected);
+                : headers[KeyHeader] is [{ } presented] && expected.Matches(presented);
             // The key never reaches endpoints, logs or telemetry of the request.
             headers.Remove(KeyHeader);
             if (!trusted)
