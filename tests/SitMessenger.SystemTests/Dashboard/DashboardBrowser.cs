@@ -169,6 +169,9 @@ internal sealed partial class DashboardBrowser : IAsyncDisposable
     /// <summary>How long a resource command may run before its toast reports (2 minutes unless set).</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    private static readonly TimeSpan CommandClickTimeout = TimeSpan.FromSeconds(5);
+    private const int CommandClickAttempts = 4;
+
     /// <summary>Starts headless Chromium with one 1600x1000 English page.</summary>
     /// <param name="screenshotDirectory">Defaults to <c>AppContext.BaseDirectory/screenshots</c>.</param>
     public static async Task<DashboardBrowser> LaunchAsync(string? screenshotDirectory = null)
@@ -279,31 +282,33 @@ internal sealed partial class DashboardBrowser : IAsyncDisposable
     public Task<DashboardCommandResult> ExecuteResourceCommandAsync(string resourceName, string commandDisplayName) =>
         GuardAsync($"command-{resourceName}-{commandDisplayName}", async () =>
         {
-            await GoToResourcesAsync();
-            await ExpandAllAsync();
-            var row = await ResourceRowAsync(resourceName);
-            var toastsBefore = (await EvaluateJsonAsync<ToastReading[]>("() => window.__sit.commandToasts()")).Select(t => t.Id).ToArray();
-
-            await row.GetByRole(AriaRole.Button, new() { Name = "Actions", Exact = true }).ClickAsync();
-            await row.GetByRole(AriaRole.Menuitem, new() { Name = "View details", Exact = true }).WaitForAsync();
-            var item = row.GetByRole(AriaRole.Menuitem, new() { Name = commandDisplayName, Exact = true });
-            // A resource with several commands of its own gets them (and Restart) in a "Commands" submenu.
-            var submenu = row.Locator("fluent-menu-item[title='Commands']");
-            if (!await item.IsVisibleAsync() && await submenu.CountAsync() == 1)
-            {
-                await submenu.ClickAsync();
-            }
-
-            await item.ClickAsync();
-
             // This run's toast is the one that was not there before the click; its title quotes the command's name.
             const string thisRunsToast =
                 "window.__sit.commandToasts().find(t => !before.includes(t.id) && t.title.includes('\"' + command + '\"'))";
 
-            // Either the command's confirmation dialog or its "starting" toast comes next.
-            var next = await WaitForJsonAsync<string>(
-                $"([before, command]) => window.__sit.confirmationOpen() ? 'confirm' : ({thisRunsToast} ? 'toast' : null)",
-                new object[] { toastsBefore, commandDisplayName }, Timeout);
+            await GoToResourcesAsync();
+            await ExpandAllAsync();
+            var toastsBefore = (await EvaluateJsonAsync<ToastReading[]>("() => window.__sit.commandToasts()")).Select(t => t.Id).ToArray();
+
+            // The dashboard shows the command's confirmation or its "starting" toast as soon as the click reaches it.
+            // The grid re-renders on every resource update, so a click that lands while the row's menu is being
+            // replaced does nothing at all: when neither comes within a few seconds, open the menu and click again.
+            string? next = null;
+            for (var attempt = 1; next is null; attempt++)
+            {
+                await ClickResourceMenuItemAsync(resourceName, commandDisplayName);
+                try
+                {
+                    next = await WaitForJsonAsync<string>(
+                        $"([before, command]) => window.__sit.confirmationOpen() ? 'confirm' : ({thisRunsToast} ? 'toast' : null)",
+                        new object[] { toastsBefore, commandDisplayName }, CommandClickTimeout);
+                }
+                catch (TimeoutException) when (attempt < CommandClickAttempts)
+                {
+                    await Page.Keyboard.PressAsync("Escape");
+                }
+            }
+
             if (next == "confirm")
             {
                 await Page.Locator("fluent-dialog fluent-button[appearance='primary']").ClickAsync();
@@ -314,6 +319,22 @@ internal sealed partial class DashboardBrowser : IAsyncDisposable
                 new object[] { toastsBefore, commandDisplayName }, CommandTimeout);
             return new DashboardCommandResult(resourceName, commandDisplayName, result.Intent == "success", result.Title, result.Details);
         });
+
+    private async Task ClickResourceMenuItemAsync(string resourceName, string commandDisplayName)
+    {
+        var row = await ResourceRowAsync(resourceName);
+        await row.GetByRole(AriaRole.Button, new() { Name = "Actions", Exact = true }).ClickAsync();
+        await row.GetByRole(AriaRole.Menuitem, new() { Name = "View details", Exact = true }).WaitForAsync();
+        var item = row.GetByRole(AriaRole.Menuitem, new() { Name = commandDisplayName, Exact = true });
+        // A resource with several commands of its own gets them (and Restart) in a "Commands" submenu.
+        var submenu = row.Locator("fluent-menu-item[title='Commands']");
+        if (!await item.IsVisibleAsync() && await submenu.CountAsync() == 1)
+        {
+            await submenu.ClickAsync();
+        }
+
+        await item.ClickAsync();
+    }
 
     /// <summary>Restarts a resource from its row's menu and waits until it has gone down and is back Running and
     /// healthy (within <see cref="RestartTimeout"/>).</summary>
