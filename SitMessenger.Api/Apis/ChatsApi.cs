@@ -167,7 +167,7 @@ internal static class ChatsApi
         }
 
         var caller = new UserSummary(http.User.UserId(), http.User.Username());
-        var sent = await messages.SendAsync(chatId, caller.Id, caller.Username, text, cancellationToken);
+        var sent = await messages.SendAsync(chatId, caller.Id, caller.Username, text, cancellationToken, withMembers: true);
         if (sent is null)
         {
             return DrfErrors.NotFound();
@@ -175,7 +175,21 @@ internal static class ChatsApi
 
         // Committed: from here on the answer is a success, however much of the chat can still be read.
         return TypedResults.Ok(await answer.ComposeAsync(
-            chatId, caller, sent, ct => DetailAsync(chatId, caller.Id, DefaultWindow, store, messages, ct), cancellationToken));
+            chatId, caller, sent, ct => DetailAfterSendAsync(sent, caller, messages, ct), cancellationToken));
+    }
+
+    /// <summary>The chat as GET shows it, as the send left it: its members and messages up to the one just sent.</summary>
+    private static async Task<ChatDetailResponse?> DetailAfterSendAsync(
+        SendReceipt sent, UserSummary caller, ChatMessageService messages, CancellationToken cancellationToken)
+    {
+        var window = await messages.ReadUpToAsync(sent, caller.Id, DefaultWindow, cancellationToken);
+        return new ChatDetailResponse(
+            sent.ChatId,
+            sent.ChatCreated,
+            sent.Message.Datetime,
+            sent.Members is { } members ? [.. members.Select(m => new UserSummary(m.Id, m.Username))] : [caller],
+            new MessageListResponse([.. window.Flushed.Select(MessageResponse.From)]),
+            new MessageListResponse([.. window.Pending.Select(MessageResponse.From)]));
     }
 
     private static async Task<Results<Created<MessageWithSeqResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>>> SendMessageAsync(

@@ -7,8 +7,11 @@ namespace SitMessenger.Api.Chats;
 
 internal sealed record SentMessage(long Seq, DateTime Datetime, string User, string Message);
 
-/// <summary>A message that is durable in PostgreSQL, with the creation time of its chat.</summary>
-internal sealed record SendReceipt(SentMessage Message, DateTime ChatCreated);
+/// <summary>
+/// A message that is durable in PostgreSQL, with its chat as the send left it: created, flushed mark, members (when
+/// asked for), and the data key, so that the answer can show the chat without asking PostgreSQL again.
+/// </summary>
+internal sealed record SendReceipt(Guid ChatId, SentMessage Message, DateTime ChatCreated, long FlushedSeq, IReadOnlyList<ChatMember>? Members, byte[] DataKey);
 
 /// <summary>A run of consecutive messages of a chat: those already in segments and those still pending.</summary>
 internal sealed record ChatWindow(IReadOnlyList<SentMessage> Flushed, IReadOnlyList<SentMessage> Pending, bool HasMore);
@@ -18,6 +21,7 @@ internal sealed class ChatMessageService(
     ChatStore store,
     PendingMessageCache cache,
     SegmentReader segments,
+    RecentMessages recent,
     ChatFlushRequests flushRequests,
     ChatMessageCipher cipher,
     TimeProvider time,
@@ -49,7 +53,9 @@ internal sealed class ChatMessageService(
     }
 
     /// <summary>Null when the chat is not the sender's (or does not exist). Returns only once the message is durable.</summary>
-    public async Task<SendReceipt?> SendAsync(Guid chatId, Guid senderId, string senderName, string text, CancellationToken cancellationToken)
+    /// <param name="withMembers">Also return the chat's members (read in the same round trip as the insert).</param>
+    public async Task<SendReceipt?> SendAsync(
+        Guid chatId, Guid senderId, string senderName, string text, CancellationToken cancellationToken, bool withMembers = false)
     {
         using var activity = ApiTelemetry.Source.StartActivity("chat.send");
         activity?.SetTag("sit.chat.id", chatId);
@@ -70,16 +76,18 @@ internal sealed class ChatMessageService(
         var now = TruncateToMicroseconds(time.GetUtcNow().UtcDateTime);
         var ciphertext = cipher.Encrypt(dataKey, new ChatMessage(now, senderName, text));
         // Membership is checked again inside the insert: a cached key proves nothing about who may write.
-        var appended = await store.AppendAsync(chatId, senderId, now, ciphertext, cancellationToken);
+        var appended = await store.AppendAsync(chatId, senderId, now, ciphertext, cancellationToken, withMembers);
         if (appended is null)
         {
             return null;
         }
 
+        var sent = new SentMessage(appended.Seq, now, senderName, text);
         cache.Add(chatId, new EncryptedMessage(appended.Seq, ciphertext));
+        recent.AddIfNext(chatId, sent);
         flushRequests.Request(chatId);
         telemetry.MessagesSent.Add(1);
-        return new SendReceipt(new SentMessage(appended.Seq, now, senderName, text), appended.ChatCreated);
+        return new SendReceipt(chatId, sent, appended.ChatCreated, appended.FlushedSeq, appended.Members, dataKey);
     }
 
     /// <summary>
@@ -111,6 +119,7 @@ internal sealed class ChatMessageService(
         else
         {
             cache.Forget(chatId);
+            recent.Forget(chatId);
             cipher.Forget(chatId);
         }
 
@@ -118,40 +127,78 @@ internal sealed class ChatMessageService(
     }
 
     /// <summary>Up to <paramref name="limit"/> messages before <paramref name="beforeSeq"/> (exclusive), oldest first.</summary>
-    public async Task<ChatWindow> ReadAsync(ChatRecord chat, Guid readerId, long beforeSeq, int limit, CancellationToken cancellationToken)
+    public Task<ChatWindow> ReadAsync(ChatRecord chat, Guid readerId, long beforeSeq, int limit, CancellationToken cancellationToken) =>
+        ReadAsync(chat.Id, Math.Min(chat.LastSeq, beforeSeq - 1), chat.FlushedSeq, cipher.DataKey(chat.Id, chat.Key), readerId, limit, cancellationToken);
+
+    /// <summary>The latest <paramref name="limit"/> messages up to the one just sent, as the send left the chat.</summary>
+    public Task<ChatWindow> ReadUpToAsync(SendReceipt sent, Guid readerId, int limit, CancellationToken cancellationToken) =>
+        ReadAsync(sent.ChatId, sent.Message.Seq, sent.FlushedSeq, sent.DataKey, readerId, limit, cancellationToken);
+
+    /// <summary>
+    /// Messages with to - limit &lt; seq &lt;= to: what the chat's window of recent messages holds, and the rest from
+    /// segments and pending rows (decrypting only those).
+    /// </summary>
+    private async Task<ChatWindow> ReadAsync(
+        Guid chatId, long to, long flushedSeq, byte[] dataKey, Guid readerId, int limit, CancellationToken cancellationToken)
     {
-        var dataKey = cipher.DataKey(chat.Id, chat.Key);
+        var from = Math.Max(0, to - limit);
+        var held = recent.Read(chatId, from, to);
+        var messages = new List<SentMessage>((int)Math.Max(0, to - from));
+        var mark = flushedSeq;
+        if (held.MissingBeforeTo > held.MissingBeforeFrom)
+        {
+            (var before, mark) = await ReadStoredAsync(chatId, held.MissingBeforeFrom, held.MissingBeforeTo, mark, dataKey, readerId, cancellationToken);
+            messages.AddRange(before);
+        }
+
+        messages.AddRange(held.Run);
+        if (held.MissingAfterTo > held.MissingAfterFrom)
+        {
+            (var after, mark) = await ReadStoredAsync(chatId, held.MissingAfterFrom, held.MissingAfterTo, mark, dataKey, readerId, cancellationToken);
+            messages.AddRange(after);
+        }
+
+        if (messages.Count != held.Run.Count)
+        {
+            recent.Add(chatId, messages);
+        }
+
+        // Which of them are in segments is the flushed mark's to say, as PostgreSQL last told it.
+        var flushed = messages.FindIndex(m => m.Seq > mark) is var split and >= 0 ? split : messages.Count;
+        return new ChatWindow(messages[..flushed], messages[flushed..], from > 0);
+    }
+
+    /// <summary>
+    /// Messages with after &lt; seq &lt;= to from storage: those at or below the flushed mark from segments, the rest
+    /// from the pending rows (Redis's copy when it holds them all). Returns the mark it read them under.
+    /// </summary>
+    private async Task<(List<SentMessage> Messages, long FlushedSeq)> ReadStoredAsync(
+        Guid chatId, long after, long to, long flushedSeq, byte[] dataKey, Guid readerId, CancellationToken cancellationToken)
+    {
         for (var attempt = 1; ; attempt++)
         {
-            var to = Math.Min(chat.LastSeq, beforeSeq - 1);
-            var from = Math.Max(0, to - limit);
-            var flushedTo = Math.Min(to, chat.FlushedSeq);
-            var pendingFrom = Math.Max(from, chat.FlushedSeq);
-
-            var flushed = await segments.ReadAsync(chat.Id, from, flushedTo, cancellationToken);
-            var pending = await cache.TryReadAsync(chat.Id, pendingFrom, to);
+            var flushedTo = Math.Min(to, flushedSeq);
+            var pendingFrom = Math.Max(after, flushedSeq);
+            var flushed = await segments.ReadAsync(chatId, after, flushedTo, cancellationToken);
+            var pending = await cache.TryReadAsync(chatId, pendingFrom, to);
             if (pending is null)
             {
-                pending = await store.ReadPendingAsync(chat.Id, pendingFrom, to, cancellationToken);
-                cache.Add(chat.Id, pending.ToList());
+                pending = await store.ReadPendingAsync(chatId, pendingFrom, to, cancellationToken);
+                cache.Add(chatId, pending.ToList());
             }
 
-            var complete = flushed.Count == Math.Max(0, flushedTo - from) && pending.Count == Math.Max(0, to - pendingFrom);
-            if (complete)
+            if (flushed.Count == Math.Max(0, flushedTo - after) && pending.Count == Math.Max(0, to - pendingFrom))
             {
-                return new ChatWindow(
-                    [.. flushed.Select(m => Decrypt(dataKey, m))],
-                    [.. pending.Select(m => Decrypt(dataKey, m))],
-                    from > 0);
+                return ([.. flushed.Concat(pending).Select(m => Decrypt(dataKey, m))], flushedSeq);
             }
 
             // A flush moved messages from pending rows into a segment between our reads: look again with its new mark.
-            if (attempt == 3 || await store.FindForMemberAsync(chat.Id, readerId, cancellationToken) is not { } reloaded)
+            if (attempt == 3 || await store.FindForMemberAsync(chatId, readerId, cancellationToken) is not { } reloaded)
             {
-                throw new InvalidOperationException($"chat {chat.Id}: messages {from + 1}..{to} could not be read consistently");
+                throw new InvalidOperationException($"chat {chatId}: messages {after + 1}..{to} could not be read consistently");
             }
 
-            chat = reloaded;
+            flushedSeq = reloaded.FlushedSeq;
         }
     }
 

@@ -59,6 +59,11 @@ internal static class ApiServiceExtensions
                 && options.DefaultListPage >= 1 && options.MaxListPage >= options.DefaultListPage, "ChatLimits: every limit must be positive, a chat must allow 2 members")
             .ValidateOnStart();
         services.AddSingleton<PendingMessageCache>();
+        services.AddOptions<RecentMessagesOptions>().BindConfiguration(RecentMessagesOptions.SectionName)
+            .Validate(options => options.MessagesPerChat >= 1 && options.CharactersPerChat >= 1 && options.Chats >= 1 && options.Idle > TimeSpan.Zero,
+                "RecentMessages: MessagesPerChat, CharactersPerChat, Chats and Idle must be positive")
+            .ValidateOnStart();
+        services.AddSingleton<RecentMessages>();
         services.AddSingleton<ChatMessageService>();
         services.AddSingleton<SentChatAnswer>();
         services.AddSingleton<SegmentReader>();

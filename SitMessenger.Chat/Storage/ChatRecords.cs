@@ -10,8 +10,11 @@ public sealed record ChatListing(Guid Id, DateTime Created, DateTime Updated, Gu
 /// <summary>A member of a chat as its answers name them.</summary>
 public sealed record ChatMember(Guid Id, string Username);
 
-/// <summary>A stored message's sequence number, and when its chat was created (what an answer needs if nothing more can be read).</summary>
-public sealed record AppendedMessage(long Seq, DateTime ChatCreated);
+/// <summary>
+/// A stored message's sequence number, and its chat as that send left it: when it was created, its flushed mark and,
+/// when asked for, its members (what an answer needs without reading the chat again).
+/// </summary>
+public sealed record AppendedMessage(long Seq, DateTime ChatCreated, long FlushedSeq, IReadOnlyList<ChatMember>? Members);
 
 /// <summary>How many chats one user may create within a window.</summary>
 public sealed record ChatCreationLimit(int Chats, TimeSpan Window);

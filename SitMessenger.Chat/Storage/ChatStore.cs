@@ -139,25 +139,55 @@ public sealed class ChatStore(NpgsqlDataSource database)
     /// Stores one message durably: the next sequence number and the row in one statement, only if the sender is a
     /// member. Null when not (or the chat is gone). Once this returns, the message survives any crash.
     /// </summary>
-    public async Task<AppendedMessage?> AppendAsync(Guid chatId, Guid senderId, DateTime now, byte[] ciphertext, CancellationToken cancellationToken)
+    /// <param name="withMembers">Also read the chat's members in the same round trip (what an answer that shows the chat needs).</param>
+    public async Task<AppendedMessage?> AppendAsync(
+        Guid chatId, Guid senderId, DateTime now, byte[] ciphertext, CancellationToken cancellationToken, bool withMembers = false)
     {
-        await using var command = database.CreateCommand(
-            """
-            WITH next AS (
-                UPDATE chats SET last_seq = last_seq + 1, updated = @now
-                WHERE id = @chat AND EXISTS (SELECT 1 FROM chat_members WHERE chat_id = @chat AND user_id = @user)
-                RETURNING last_seq, created)
-            INSERT INTO pending_messages (chat_id, seq, created, ciphertext)
-            SELECT @chat, last_seq, @now, @ciphertext FROM next
-            RETURNING seq, (SELECT created FROM next)
-            """);
+        await using var command = database.CreateCommand(withMembers ? AppendWithMembers : Append);
         command.Parameters.AddWithValue("chat", chatId);
         command.Parameters.AddWithValue("user", senderId);
         command.Parameters.AddWithValue("now", now);
         command.Parameters.Add(new NpgsqlParameter("ciphertext", NpgsqlDbType.Bytea) { Value = ciphertext });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken) ? new AppendedMessage(reader.GetInt64(0), reader.GetDateTime(1)) : null;
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        IReadOnlyList<ChatMember>? members = null;
+        if (withMembers)
+        {
+            var ids = reader.GetFieldValue<Guid[]>(3);
+            var names = reader.GetFieldValue<string[]>(4);
+            members = [.. ids.Select((id, i) => new ChatMember(id, names[i]))];
+        }
+
+        return new AppendedMessage(reader.GetInt64(0), reader.GetDateTime(1), reader.GetInt64(2), members);
     }
+
+    // The sequence number, the row and the chat's state after it, in one statement: a send is one round trip.
+    private const string AppendStatement =
+        """
+        WITH next AS (
+            UPDATE chats SET last_seq = last_seq + 1, updated = @now
+            WHERE id = @chat AND EXISTS (SELECT 1 FROM chat_members WHERE chat_id = @chat AND user_id = @user)
+            RETURNING last_seq, created, flushed_seq),
+        stored AS (
+            INSERT INTO pending_messages (chat_id, seq, created, ciphertext)
+            SELECT @chat, last_seq, @now, @ciphertext FROM next
+            RETURNING seq)
+        """;
+
+    private const string Append = AppendStatement + "\nSELECT s.seq, n.created, n.flushed_seq FROM stored s CROSS JOIN next n";
+
+    private const string AppendWithMembers = AppendStatement +
+        """
+
+        SELECT s.seq, n.created, n.flushed_seq, m.ids, m.names
+        FROM stored s CROSS JOIN next n CROSS JOIN LATERAL (
+            SELECT array_agg(u.id ORDER BY u.username) AS ids, array_agg(u.username ORDER BY u.username) AS names
+            FROM chat_members cm JOIN users u ON u.id = cm.user_id WHERE cm.chat_id = @chat) m
+        """;
 
     /// <summary>Pending messages with <paramref name="afterSeq"/> &lt; seq &lt;= <paramref name="toSeq"/>, in order.</summary>
     public async Task<IReadOnlyList<EncryptedMessage>> ReadPendingAsync(Guid chatId, long afterSeq, long toSeq, CancellationToken cancellationToken)

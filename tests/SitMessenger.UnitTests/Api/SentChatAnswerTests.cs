@@ -16,7 +16,7 @@ public sealed class SentChatAnswerTests
     private static readonly Guid ChatId = Guid.CreateVersion7();
     private static readonly UserSummary Sender = new(Guid.CreateVersion7(), "sender");
     private static readonly DateTime Created = new(2026, 12, 2, 20, 0, 0, DateTimeKind.Utc);
-    private static readonly SendReceipt Sent = new(new SentMessage(7, Created.AddMinutes(5), "sender", "hello after the commit"), Created);
+    private static readonly SendReceipt Sent = new(ChatId, new SentMessage(7, Created.AddMinutes(5), "sender", "hello after the commit"), Created, 0, null, new byte[32]);
 
     private readonly SentChatAnswer _answer = new(NullLogger<SentChatAnswer>.Instance);
 
