@@ -56,7 +56,10 @@ internal sealed class BenchTarget : IAsyncDisposable
 
     public string Description { get; }
 
-    /// <summary>The Api's process now (a restarted Api has a new one); null when not known.</summary>
+    /// <summary>
+    /// The Api's own process now (a restarted Api has a new one), not the <c>dotnet run</c> DCP starts it under; null
+    /// when not known.
+    /// </summary>
     public int? ApiProcessId
     {
         get
@@ -68,7 +71,7 @@ internal sealed class BenchTarget : IAsyncDisposable
 
             try
             {
-                return _app.Status("api").ProcessId;
+                return _app.ServiceProcessId("api");
             }
             catch (ArgumentException)
             {

@@ -19,7 +19,9 @@ internal sealed record WatchedProcess(string Name, int ProcessId, ProcessRole Ro
 /// What one watched process used in a measured window: CPU seconds, and for a service its peak RSS (VmHWM, since the
 /// window's start when the kernel let it be reset, else since the process started) and its RSS at the window's end.
 /// </summary>
-internal sealed record ProcessUsage(string Name, ProcessRole Role, int ProcessId, double? CpuSeconds, ProcessMemory? Memory, bool PeakSinceWindowStart);
+/// <param name="PeakBeforeWindowMiB">VmHWM just before it was reset: the peak of the warm-up and what came before it.</param>
+internal sealed record ProcessUsage(
+    string Name, ProcessRole Role, int ProcessId, double? CpuSeconds, ProcessMemory? Memory, bool PeakSinceWindowStart, double? PeakBeforeWindowMiB = null);
 
 /// <summary>Every watched process in one measured window.</summary>
 internal sealed record ResourceUsage(IReadOnlyList<ProcessUsage> Processes)
@@ -59,7 +61,8 @@ internal static class ServiceResources
         }
 
         await DelayUntilAsync(measureFrom, cancellationToken);
-        var peakReset = processes.Where(p => p.Role == ProcessRole.Service).ToDictionary(p => p.ProcessId, p => ResetPeak(p.ProcessId));
+        var peakBefore = processes.Where(p => p.Role == ProcessRole.Service).ToDictionary(p => p.ProcessId, p => ProcessMemory.Read(p.ProcessId)?.PeakMiB);
+        var peakReset = peakBefore.Keys.ToDictionary(pid => pid, ResetPeak);
         var before = CpuTicks(processes);
         await DelayUntilAsync(stopAt, cancellationToken);
         var after = CpuTicks(processes);
@@ -67,7 +70,7 @@ internal static class ServiceResources
         {
             double? cpu = before.TryGetValue(p.Name, out var b) && after.TryGetValue(p.Name, out var a) ? (a - b) / ClockTicksPerSecond : null;
             var memory = p.Role == ProcessRole.Service ? ProcessMemory.Read(p.ProcessId) : null;
-            return new ProcessUsage(p.Name, p.Role, p.ProcessId, cpu, memory, peakReset.GetValueOrDefault(p.ProcessId));
+            return new ProcessUsage(p.Name, p.Role, p.ProcessId, cpu, memory, peakReset.GetValueOrDefault(p.ProcessId), peakBefore.GetValueOrDefault(p.ProcessId));
         })]);
     }
 
