@@ -11,6 +11,19 @@ internal enum SendMode
     Patch,
 }
 
+/// <summary>What one measured run of the default benchmark sends: one of the two sends, or a small authenticated GET.</summary>
+internal enum BenchMode
+{
+    /// <summary>The web client's send (<see cref="SendMode.Patch"/>).</summary>
+    Patch,
+
+    /// <summary>The light send (<see cref="SendMode.Post"/>).</summary>
+    Post,
+
+    /// <summary><c>GET /api/v1/users/me/</c> with a bearer token, through the Gateway and straight to the Api.</summary>
+    Get,
+}
+
 internal sealed class OptionsException(string message) : Exception(message);
 
 /// <summary>The command line, parsed by hand: <c>--name value</c> or <c>--name=value</c>.</summary>
@@ -25,13 +38,23 @@ internal sealed class BenchOptions
 
           --senders N              concurrent senders (default 32)
           --duration S             seconds of measured sending (default 20; 0 = skip the main run)
-          --warmup S               seconds of sending before the measurement (default 30: under this load the
-                                   .NET processes take ~25 s to reach their final JIT-compiled code)
+          --warmup S               seconds of sending before the first measured run (default 30: under this load
+                                   the .NET processes take ~25 s to reach their final JIT-compiled code)
+          --warmup-next S          seconds of sending before each following run (default 10)
           --chats N                chats the senders send into, shared round-robin (default = senders)
-          --mode post|patch        post = POST /api/v1/chat/{id}/messages/ (default), patch = PATCH /api/v1/chat/{id}/
+          --mode LIST              the runs, in order, as a comma list of (default patch,post,get):
+                                     patch = PATCH /api/v1/chat/{id}/ {"new_message": ...}, the web client's send
+                                             (answers with the chat's latest 100 messages)
+                                     post  = POST /api/v1/chat/{id}/messages/ {"message": ...}, the light send
+                                     get   = GET /api/v1/users/me/ with the senders' tokens, measured twice:
+                                             through the Gateway, then straight to the Api (req/s)
+                                   Each run: warm-up, then the measured window, same senders and chats. Printed per
+                                   run and side by side: msg/s, p50/p95/p99/max, errors, each process's CPU seconds
+                                   in the window, the services' peak and current RSS, and their RSS sum; then
+                                   PATCH / POST and Gateway / direct throughput.
           --message-size N         characters per message, 1..3750 (default 100)
           --prefill N              also send N messages into one extra chat, then compare send latency there
-                                   with a fresh empty chat (default 0 = off)
+                                   with a fresh empty chat (default 0 = off), with the first send of --mode
           --prefill-concurrency N  concurrent posts while prefilling (default 64)
           --compare-sends N        sequential sends into each of the two chats for that comparison (default 500)
           --flush-delay S          the system's flush delay in seconds (default: the AppHost's 20 s); own system only
@@ -51,12 +74,15 @@ internal sealed class BenchOptions
 
           --url URL                use an already running Gateway (e.g. http://localhost:8000) instead of
                                    starting a system of its own
-          --api-pid N              with --url: the Api's process id, to report its memory
+          --api-pid N              with --url: the Api's process id, to report its memory and CPU seconds
+          --api-url URL            with --url: the Api's own address, for the direct GET (without it, skipped)
           --database CONN          with --url and --pipeline: the PostgreSQL connection string (Npgsql keywords)
           -h, --help               this text
 
         Without --url it starts a complete system (PostgreSQL, Redis, RabbitMQ, every service) on free ports in a
-        temporary state folder, exactly as the system tests do, and removes it at the end.
+        temporary state folder, exactly as the system tests do, and removes it at the end; it then knows every
+        process (CPU of each service and of each server's whole process tree; the services' memory) and the Api's
+        own address. Its logs stay in the state folder: the console shows only the benchmark's lines.
         Registration and login are throttled to 20 per minute per address: it registers at most 8 users, which
         the senders share.
         """;
@@ -67,9 +93,16 @@ internal sealed class BenchOptions
 
     public int WarmupSeconds { get; private set; } = 30;
 
+    /// <summary>Warm-up before every run after the first: the processes are already warm, the route is not.</summary>
+    public int WarmupNextSeconds { get; private set; } = 10;
+
+    /// <summary>The runs, in the order given.</summary>
+    public IReadOnlyList<BenchMode> Modes { get; private set; } = [BenchMode.Patch, BenchMode.Post, BenchMode.Get];
+
     public int Chats { get; private set; }
 
-    public SendMode Mode { get; private set; } = SendMode.Post;
+    /// <summary>The send of the prefill comparison: the first send in <see cref="Modes"/>, POST when there is none.</summary>
+    public SendMode Mode => Modes.FirstOrDefault(m => m != BenchMode.Get, BenchMode.Post) == BenchMode.Patch ? SendMode.Patch : SendMode.Post;
 
     public int MessageSize { get; private set; } = 100;
 
@@ -82,6 +115,9 @@ internal sealed class BenchOptions
     public Uri? Url { get; private set; }
 
     public int? ApiPid { get; private set; }
+
+    /// <summary>With <see cref="Url"/>: the Api's own address, for the direct GET.</summary>
+    public Uri? ApiUrl { get; private set; }
 
     public bool ShowHelp { get; private set; }
 
@@ -166,14 +202,12 @@ internal sealed class BenchOptions
                 case "--chats":
                     chats = Integer(name, value, 1, 100_000);
                     break;
+                case "--warmup-next":
+                    options.WarmupNextSeconds = Integer(name, value, 0, 86_400);
+                    break;
                 case "--mode":
                     modeGiven = true;
-                    options.Mode = value.ToUpperInvariant() switch
-                    {
-                        "POST" => SendMode.Post,
-                        "PATCH" => SendMode.Patch,
-                        _ => throw new OptionsException($"--mode is post or patch, not '{value}'."),
-                    };
+                    options.Modes = ModeList(value);
                     break;
                 case "--message-size":
                     options.MessageSize = Integer(name, value, 1, MaxMessageLength);
@@ -188,7 +222,10 @@ internal sealed class BenchOptions
                     options.CompareSends = Integer(name, value, 1, 10_000_000);
                     break;
                 case "--url":
-                    options.Url = GatewayUrl(value);
+                    options.Url = BaseUrl(name, value);
+                    break;
+                case "--api-url":
+                    options.ApiUrl = BaseUrl(name, value);
                     break;
                 case "--api-pid":
                     options.ApiPid = Integer(name, value, 1, int.MaxValue);
@@ -244,14 +281,19 @@ internal sealed class BenchOptions
             throw new OptionsException("--api-pid goes with --url; without --url the benchmark finds the Api itself.");
         }
 
+        if (options.ApiUrl is not null && options.Url is null)
+        {
+            throw new OptionsException("--api-url goes with --url; without --url the benchmark knows its own Api's address.");
+        }
+
         return options;
     }
 
     private static void CheckPipeline(BenchOptions options, bool modeGiven)
     {
-        if (modeGiven && options.Mode != SendMode.Post)
+        if (modeGiven && options.Modes is not [BenchMode.Post])
         {
-            throw new OptionsException("--pipeline sends with POST (its answer carries the seq the end-to-end times need); --mode patch does not apply.");
+            throw new OptionsException("--pipeline sends with POST (its answer carries the seq the end-to-end times need); only --mode post applies.");
         }
 
         if (options.Prefill > 0)
@@ -268,6 +310,29 @@ internal sealed class BenchOptions
         {
             throw new OptionsException("--pipeline reads the flush progress from PostgreSQL: with --url, also give --database \"Host=...;Port=...;Database=...;Username=...;Password=...\".");
         }
+    }
+
+    private static BenchMode[] ModeList(string value)
+    {
+        var modes = new List<BenchMode>();
+        foreach (var part in value.Split(',', StringSplitOptions.TrimEntries))
+        {
+            var mode = part.ToUpperInvariant() switch
+            {
+                "PATCH" => BenchMode.Patch,
+                "POST" => BenchMode.Post,
+                "GET" => BenchMode.Get,
+                _ => throw new OptionsException($"--mode takes a comma list of patch, post and get, not '{value}'."),
+            };
+            if (modes.Contains(mode))
+            {
+                throw new OptionsException($"--mode names {part} twice: each run is measured once.");
+            }
+
+            modes.Add(mode);
+        }
+
+        return [.. modes];
     }
 
     private static TimeSpan Seconds(string name, string value, double min, double max)
@@ -290,11 +355,11 @@ internal sealed class BenchOptions
         return result;
     }
 
-    private static Uri GatewayUrl(string value)
+    private static Uri BaseUrl(string name, string value)
     {
         if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
-            throw new OptionsException($"--url takes an http:// or https:// address, not '{value}'.");
+            throw new OptionsException($"{name} takes an http:// or https:// address, not '{value}'.");
         }
 
         // Request paths are relative ("api/v1/..."): the base must end with '/' so they land under it.

@@ -1,5 +1,6 @@
 using System.Globalization;
 using SitMessenger.Chat.Messaging;
+using SitMessenger.Hosting.LocalServers;
 using SitMessenger.Testing;
 
 namespace SitMessenger.Bench.Load;
@@ -10,12 +11,17 @@ namespace SitMessenger.Bench.Load;
 /// </summary>
 internal sealed class BenchTarget : IAsyncDisposable
 {
+    private static readonly string[] Services = ["api", "worker", "scheduler", "gateway"];
+    private static readonly string[] Servers = ["postgres", "cache", "messaging"];
     private readonly SitMessengerSystem? _app;
     private readonly int? _apiPid;
+    private readonly Uri? _apiUrl;
 
-    private BenchTarget(Uri gateway, string description, SitMessengerSystem? app, int? apiPid, string? database, TimeSpan? flushDelay)
+    private BenchTarget(
+        Uri gateway, string description, SitMessengerSystem? app, int? apiPid, string? database, TimeSpan? flushDelay, Uri? apiUrl = null)
     {
         Gateway = gateway;
+        _apiUrl = apiUrl;
         Description = description;
         _app = app;
         _apiPid = apiPid;
@@ -50,7 +56,10 @@ internal sealed class BenchTarget : IAsyncDisposable
 
     public string Description { get; }
 
-    /// <summary>The Api's process now (a restarted Api has a new one); null when not known.</summary>
+    /// <summary>
+    /// The Api's own process now (a restarted Api has a new one), not the <c>dotnet run</c> DCP starts it under; null
+    /// when not known.
+    /// </summary>
     public int? ApiProcessId
     {
         get
@@ -62,7 +71,7 @@ internal sealed class BenchTarget : IAsyncDisposable
 
             try
             {
-                return _app.Status("api").ProcessId;
+                return _app.ServiceProcessId("api");
             }
             catch (ArgumentException)
             {
@@ -71,8 +80,61 @@ internal sealed class BenchTarget : IAsyncDisposable
         }
     }
 
-    public static BenchTarget External(Uri gateway, int? apiPid, string? database) =>
-        new(gateway, $"{gateway} (running system{(apiPid is null ? "; no --api-pid, so no memory figures" : string.Create(CultureInfo.InvariantCulture, $", Api pid {apiPid}"))})", null, apiPid, database, null);
+    /// <summary>
+    /// The Api's own addresses, one per replica, for the GET that bypasses the Gateway; empty when not known (--url
+    /// without --api-url).
+    /// </summary>
+    public IReadOnlyList<Uri> ApiServers
+    {
+        get
+        {
+            if (_app is null)
+            {
+                return _apiUrl is null ? [] : [_apiUrl];
+            }
+
+            return [.. _app.Replicas("api").Select(r => _app.GetEndpoint(r.Name))];
+        }
+    }
+
+    /// <summary>
+    /// The processes to measure, as they are now: each service replica's own dotnet process (not the <c>dotnet run</c>
+    /// DCP starts it under) and each server's launcher, whose tree is the server. A running system: the Api with --api-pid.
+    /// </summary>
+    public IReadOnlyList<WatchedProcess> Processes()
+    {
+        if (_app is null)
+        {
+            return _apiPid is int pid ? [new WatchedProcess("api", pid, ProcessRole.Service)] : [];
+        }
+
+        var processes = new List<WatchedProcess>();
+        foreach (var service in Services)
+        {
+            foreach (var replica in _app.Replicas(service))
+            {
+                if (replica.ProcessId is int launcher)
+                {
+                    processes.Add(new WatchedProcess(replica.Name, LocalProcessTable.Deepest(launcher), ProcessRole.Service));
+                }
+            }
+        }
+
+        foreach (var server in Servers)
+        {
+            if (_app.Status(server).ProcessId is int launcher)
+            {
+                processes.Add(new WatchedProcess(server, launcher, ProcessRole.Server));
+            }
+        }
+
+        return processes;
+    }
+
+    public static BenchTarget External(Uri gateway, int? apiPid, string? database, Uri? apiUrl) =>
+        new(gateway, string.Create(CultureInfo.InvariantCulture,
+            $"{gateway} (running system{(apiPid is null ? "; no --api-pid, so no memory or CPU figures" : $", Api pid {apiPid}")}{(apiUrl is null ? "; no --api-url, so no direct GET" : $", Api {apiUrl}")})"),
+            null, apiPid, database, null, apiUrl);
 
     /// <param name="flushDelay">The flush delay (<c>SitMessenger:FlushDelay</c> of the AppHost); null keeps its default.</param>
     public static async Task<BenchTarget> StartOwnAsync(TimeSpan? flushDelay, CancellationToken cancellationToken)
@@ -91,7 +153,8 @@ internal sealed class BenchTarget : IAsyncDisposable
         SitMessengerSystem app;
         try
         {
-            app = await SitMessengerSystem.StartAsync(settings, progress: Progress.Write, cancellationToken: cancellationToken);
+            // Its console is the benchmark's: the AppHost's and the resources' logs go only to the state folder.
+            app = await SitMessengerSystem.StartAsync(settings, progress: Progress.Write, consoleLogs: false, cancellationToken: cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

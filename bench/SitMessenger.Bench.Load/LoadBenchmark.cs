@@ -48,7 +48,7 @@ internal static class LoadBenchmark
         {
             target = options.Url is null
                 ? await BenchTarget.StartOwnAsync(options.FlushDelay, interrupted.Token)
-                : BenchTarget.External(options.Url, options.ApiPid, options.Database);
+                : BenchTarget.External(options.Url, options.ApiPid, options.Database, options.ApiUrl);
             return options.Pipeline
                 ? await PipelineBenchmark.RunAsync(options, target, interrupted.Token)
                 : await RunAsync(options, target, interrupted.Token);
@@ -92,7 +92,7 @@ internal static class LoadBenchmark
         Progress.Write($"Setup: registered and logged in {users.Count} users (loadbench-{runId}-*)");
 
         var message = Message(options.MessageSize);
-        var senders = new List<Sender>();
+        var plans = new List<RunPlan>();
         if (options.DurationSeconds > 0)
         {
             // Chat c belongs to user c % users (with the next user as the other owner); sender s sends into chat s % chats as its creator.
@@ -109,30 +109,33 @@ internal static class LoadBenchmark
             }
 
             Progress.Write(string.Create(CultureInfo.InvariantCulture, $"Setup: created {chats.Count} chats"));
-            for (var s = 0; s < options.Senders; s++)
-            {
-                var (chatId, creator) = chats[s % chats.Count];
-                senders.Add(new Sender(new SendRequest(options.Mode, chatId, creator.AccessToken, message)));
-            }
+            var seats = Enumerable.Range(0, options.Senders).Select(s => chats[s % chats.Count]).ToList();
+            plans.AddRange(RunPlan.For(options, seats, message, target.ApiServers));
         }
 
         var summary = new StringBuilder();
         var ok = true;
-        WriteHeader(options, target, users.Count, connections, senders.FirstOrDefault()?.Request.Description);
-        summary.Append(CultureInfo.InvariantCulture, $"load benchmark: {options.Mode.ToString().ToUpperInvariant()}, {options.Senders} senders, {options.Chats} chats, {options.MessageSize} chars");
+        WriteHeader(options, target, users.Count, connections, plans);
+        summary.Append(CultureInfo.InvariantCulture,
+            $"load benchmark: {string.Join("+", options.Modes.Select(m => m.ToString().ToUpperInvariant()))}, {options.Senders} senders, {options.Chats} chats, {options.MessageSize} chars");
 
-        if (options.DurationSeconds > 0)
+        var runs = new List<BenchRun>();
+        foreach (var plan in plans)
         {
+            var warmup = runs.Count == 0 ? options.WarmupSeconds : options.WarmupNextSeconds;
             var result = await Workloads.RunMainAsync(
-                http, senders, TimeSpan.FromSeconds(options.WarmupSeconds), TimeSpan.FromSeconds(options.DurationSeconds), cancellationToken);
-            WriteMainRun(result);
-            var l = result.Latency;
-            summary.Append(l.Count > 0
-                ? string.Create(CultureInfo.InvariantCulture,
-                    $": {result.MessagesPerSecond:N1} msg/s, p50 {l.P50:0.00} ms, p95 {l.P95:0.00} ms, p99 {l.P99:0.00} ms, max {l.Max:0.00} ms, {result.Errors.Total:N0} errors")
-                : string.Create(CultureInfo.InvariantCulture,
-                    $": no send succeeded, {result.Errors.Total:N0} errors ({string.Join(", ", result.Errors.Entries.Select(e => e.Key))})"));
-            ok &= l.Count > 0;
+                http, plan.Senders, TimeSpan.FromSeconds(warmup), TimeSpan.FromSeconds(options.DurationSeconds), plan.Label,
+                target.Processes(), cancellationToken);
+            var run = new BenchRun(plan, warmup, result);
+            runs.Add(run);
+            SideBySideReport.WriteRun(run);
+            ok &= result.Latency.Count > 0;
+        }
+
+        if (runs.Count > 0)
+        {
+            SideBySideReport.WriteTable(runs, SkippedNote(options, target));
+            summary.Append(SideBySideReport.Summary(runs));
         }
 
         if (options.Prefill > 0)
@@ -157,6 +160,17 @@ internal static class LoadBenchmark
         }
 
         var memory = target.ApiProcessId is int pid ? ProcessMemory.Read(pid) : null;
+        if (memory is not null)
+        {
+            // Each run reset the peak at its window's start (to give the window's own); the peak of the whole benchmark
+            // is the highest of what was read before each reset, at each window's end, and now.
+            var api = runs.SelectMany(r => r.Result.Resources.Processes).Where(p => p.Name == "api" && p.ProcessId == memory.ProcessId).ToList();
+            memory = memory with
+            {
+                PeakMiB = api.Select(p => p.PeakBeforeWindowMiB ?? 0).Concat(api.Select(p => p.Memory?.PeakMiB ?? 0)).Append(memory.PeakMiB).Max(),
+            };
+        }
+
         WriteMemory(target, memory);
         if (memory is not null)
         {
@@ -186,44 +200,36 @@ internal static class LoadBenchmark
         return builder.ToString(0, size);
     }
 
-    private static void WriteHeader(BenchOptions options, BenchTarget target, int users, int connections, string? request)
+    private static void WriteHeader(BenchOptions options, BenchTarget target, int users, int connections, IReadOnlyList<RunPlan> plans)
     {
         Console.WriteLine("SIT Messenger load benchmark");
         Row("target", target.Description);
         Row("client", string.Create(CultureInfo.InvariantCulture,
             $"{Environment.ProcessorCount} CPUs, {RuntimeInformation.FrameworkDescription}, {connections} connections max"));
-        Row("mode", options.Mode == SendMode.Post
-            ? "post: POST /api/v1/chat/{id}/messages/ {\"message\": ...}"
-            : "patch: PATCH /api/v1/chat/{id}/ {\"new_message\": ...} (answers with the last 100 messages)");
-        if (options.DurationSeconds > 0)
+        if (plans.Count > 0)
         {
+            Row("runs", string.Join(", ", plans.Select(p => p.Label)) + (plans.Count > 1 ? " (in this order, one system)" : ""));
+            foreach (var plan in plans)
+            {
+                Row("", $"{plan.Label,-13}{plan.What}");
+            }
+
             Row("senders", string.Create(CultureInfo.InvariantCulture,
-                $"{options.Senders} closed-loop senders into {options.Chats} chats as {users} users (e.g. {request})"));
-            Row("warmup, measured", string.Create(CultureInfo.InvariantCulture, $"{options.WarmupSeconds} s, {options.DurationSeconds} s"));
+                $"{options.Senders} closed-loop senders into {options.Chats} chats as {users} users, the same in every run"));
+            Row("warmup, measured", plans.Count > 1
+                ? string.Create(CultureInfo.InvariantCulture,
+                    $"{options.WarmupSeconds} s before the first run, {options.WarmupNextSeconds} s before each next; {options.DurationSeconds} s each")
+                : string.Create(CultureInfo.InvariantCulture, $"{options.WarmupSeconds} s, {options.DurationSeconds} s"));
         }
 
         Row("message size", string.Create(CultureInfo.InvariantCulture, $"{options.MessageSize} characters"));
     }
 
-    private static void WriteMainRun(MainRunResult result)
-    {
-        var l = result.Latency;
-        Console.WriteLine();
-        Console.WriteLine("Main run (measured window only)");
-        Row("messages", Number(l.Count));
-        Row("messages/s", result.MessagesPerSecond.ToString("N1", CultureInfo.InvariantCulture));
-        Row("latency p50", Ms(l.P50));
-        Row("latency p95", Ms(l.P95));
-        Row("latency p99", Ms(l.P99));
-        Row("latency max", Ms(l.Max));
-        Row("latency mean", Ms(l.Mean));
-        WriteErrors("errors", result.Errors);
-        Row("warmup messages", Number(result.WarmupMessages));
-        if (result.WarmupErrors.Total > 0)
-        {
-            WriteErrors("warmup errors", result.WarmupErrors);
-        }
-    }
+    /// <summary>Why the direct GET is missing, when it was asked for; null otherwise.</summary>
+    private static string? SkippedNote(BenchOptions options, BenchTarget target) =>
+        options.Modes.Contains(BenchMode.Get) && target.ApiServers.Count == 0
+            ? "GET direct skipped: with --url the Api's own address is not known; pass --api-url to measure it."
+            : null;
 
     private static void WritePrefill(BenchOptions options, PrefillResult prefill, ComparisonResult comparison)
     {

@@ -5,13 +5,16 @@ using System.Text.Json;
 
 namespace SitMessenger.Bench.Load;
 
-/// <summary>One send into one chat as one user, prepared once (path, token, body bytes) and sent many times.</summary>
+/// <summary>
+/// One send into one chat as one user, prepared once (path, token, body bytes) and sent many times; or, through
+/// <see cref="Me"/>, the small authenticated GET the Gateway's overhead is measured with.
+/// </summary>
 internal sealed class SendRequest
 {
     private readonly HttpMethod _method;
     private readonly Uri _path;
     private readonly AuthenticationHeaderValue _authorization;
-    private readonly byte[] _body;
+    private readonly byte[]? _body;
 
     public SendRequest(SendMode mode, string chatId, string accessToken, string message)
     {
@@ -26,6 +29,25 @@ internal sealed class SendRequest
         Description = $"{_method} /{_path}";
     }
 
+    private SendRequest(Uri path, string accessToken, string description)
+    {
+        (_method, _path, _body) = (HttpMethod.Get, path, null);
+        _authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        Description = description;
+    }
+
+    /// <summary>
+    /// <c>GET /api/v1/users/me/</c> as the token's user: through the client's base address (the Gateway), or to
+    /// <paramref name="server"/> (an Api replica's own address) when given.
+    /// </summary>
+    public static SendRequest Me(string accessToken, Uri? server = null)
+    {
+        const string Path = "api/v1/users/me/";
+        return server is null
+            ? new SendRequest(new Uri(Path, UriKind.Relative), accessToken, $"GET /{Path}")
+            : new SendRequest(new Uri(server, Path), accessToken, $"GET {new Uri(server, Path)}");
+    }
+
     public string Description { get; }
 
     /// <summary>
@@ -36,9 +58,13 @@ internal sealed class SendRequest
     {
         using var request = new HttpRequestMessage(_method, _path);
         request.Headers.Authorization = _authorization;
-        var content = new ByteArrayContent(_body);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        request.Content = content;
+        if (_body is not null)
+        {
+            var content = new ByteArrayContent(_body);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            request.Content = content;
+        }
+
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
         if (response.IsSuccessStatusCode)
         {

@@ -4,7 +4,7 @@ using System.Globalization;
 namespace SitMessenger.Bench.Load;
 
 internal sealed record MainRunResult(
-    LatencySummary Latency, double MessagesPerSecond, long WarmupMessages, ErrorTally Errors, ErrorTally WarmupErrors);
+    LatencySummary Latency, double MessagesPerSecond, long WarmupMessages, ErrorTally Errors, ErrorTally WarmupErrors, ResourceUsage Resources);
 
 internal sealed record PrefillResult(long Sent, long Succeeded, TimeSpan Elapsed, ErrorTally Errors);
 
@@ -12,16 +12,21 @@ internal sealed record ComparisonResult(int SendsEach, LatencySummary Prefilled,
 
 internal static class Workloads
 {
-    /// <summary>Every sender loops for warmup + duration; only sends started in the last <paramref name="duration"/> count.</summary>
+    /// <summary>
+    /// Every sender loops for warmup + duration; only sends started in the last <paramref name="duration"/> count, and
+    /// the <paramref name="processes"/>' CPU time and memory are read over that same window.
+    /// </summary>
     public static async Task<MainRunResult> RunMainAsync(
-        HttpClient http, IReadOnlyList<Sender> senders, TimeSpan warmup, TimeSpan duration, CancellationToken cancellationToken)
+        HttpClient http, IReadOnlyList<Sender> senders, TimeSpan warmup, TimeSpan duration, string label,
+        IReadOnlyList<WatchedProcess> processes, CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();
         var measureFrom = start + (long)(warmup.TotalSeconds * Stopwatch.Frequency);
         var stopAt = measureFrom + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         Progress.Write(string.Create(CultureInfo.InvariantCulture,
-            $"Sending: {senders.Count} senders, {warmup.TotalSeconds:0} s warmup then {duration.TotalSeconds:0} s measured"));
+            $"{label}: {senders.Count} senders, {warmup.TotalSeconds:0} s warmup then {duration.TotalSeconds:0} s measured"));
 
+        var resources = ServiceResources.MeasureAsync(processes, measureFrom, stopAt, cancellationToken);
         var runs = senders.Select(sender => Task.Run(() => sender.RunAsync(http, measureFrom, stopAt, cancellationToken), cancellationToken)).ToList();
         var all = Task.WhenAll(runs);
         using (var timer = new PeriodicTimer(TimeSpan.FromSeconds(1)))
@@ -33,25 +38,26 @@ internal static class Workloads
                 var now = Stopwatch.GetTimestamp();
                 var done = senders.Sum(s => s.Succeeded);
                 var failed = senders.Sum(s => s.Failed);
-                var line = string.Create(CultureInfo.InvariantCulture, $"{done:N0} sent ({done - previous:N0}/s), {failed:N0} errors");
+                var line = string.Create(CultureInfo.InvariantCulture, $"{done:N0} done ({done - previous:N0}/s), {failed:N0} errors");
                 previous = done;
                 if (now < measureFrom)
                 {
                     Progress.Write(string.Create(CultureInfo.InvariantCulture,
-                        $"warmup    {Stopwatch.GetElapsedTime(start, now).TotalSeconds,3:0}/{warmup.TotalSeconds:0} s: {line}"));
+                        $"{label} warmup    {Stopwatch.GetElapsedTime(start, now).TotalSeconds,3:0}/{warmup.TotalSeconds:0} s: {line}"));
                 }
                 else if (now < stopAt && Stopwatch.GetElapsedTime(lastMeasuredReport, now) >= TimeSpan.FromSeconds(4.5))
                 {
                     lastMeasuredReport = now;
                     Progress.Write(string.Create(CultureInfo.InvariantCulture,
-                        $"measuring {Stopwatch.GetElapsedTime(measureFrom, now).TotalSeconds,3:0}/{duration.TotalSeconds:0} s: {line}"));
+                        $"{label} measuring {Stopwatch.GetElapsedTime(measureFrom, now).TotalSeconds,3:0}/{duration.TotalSeconds:0} s: {line}"));
                 }
             }
         }
 
         await all;
+        var usage = await resources;
         cancellationToken.ThrowIfCancellationRequested();
-        Progress.Write("Sending done.");
+        Progress.Write($"{label}: done.");
 
         var errors = new ErrorTally();
         var warmupErrors = new ErrorTally();
@@ -63,7 +69,7 @@ internal static class Workloads
 
         var latency = LatencySummary.From(senders.Select(s => s.Latencies));
         var perSecond = duration > TimeSpan.Zero ? latency.Count / duration.TotalSeconds : 0;
-        return new MainRunResult(latency, perSecond, senders.Sum(s => s.WarmupSucceeded), errors, warmupErrors);
+        return new MainRunResult(latency, perSecond, senders.Sum(s => s.WarmupSucceeded), errors, warmupErrors, usage);
     }
 
     /// <summary>Sends <paramref name="count"/> messages into one chat with <paramref name="concurrency"/> concurrent posts; progress every 10 % (unless quiet).</summary>

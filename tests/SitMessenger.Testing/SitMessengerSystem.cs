@@ -4,6 +4,8 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using SitMessenger.Hosting.LocalServers;
 
 namespace SitMessenger.Testing;
@@ -49,11 +51,17 @@ public sealed class SitMessengerSystem : IAsyncDisposable
     /// Builds the AppHost's model with <paramref name="settings"/> (configuration keys as in appsettings, e.g.
     /// <c>Services:gateway:RateLimits:Enabled</c>), starts it and waits until every service is healthy.
     /// </summary>
+    /// <param name="consoleLogs">
+    /// True (the tests'): the AppHost logs to the console as it does for a user, the resources' output forwarded too.
+    /// False (a benchmark's, whose console holds its figures): only the AppHost's own warnings and errors and Aspire's
+    /// errors; the resources' output is still recorded under <see cref="LogPath"/>.
+    /// </param>
     public static async Task<SitMessengerSystem> StartAsync(
         IReadOnlyDictionary<string, string?>? settings = null,
         string? stateDirectory = null,
         Action<string>? progress = null,
         bool dashboard = false,
+        bool consoleLogs = true,
         CancellationToken cancellationToken = default)
     {
         var ownsState = stateDirectory is null;
@@ -79,6 +87,11 @@ public sealed class SitMessengerSystem : IAsyncDisposable
             options.DisableDashboard = !dashboard;
             options.AllowUnsecuredTransport = dashboard;
         }, cancellationToken);
+        if (!consoleLogs)
+        {
+            QuietConsole(builder.Services);
+        }
+
         var app = await builder.BuildAsync(cancellationToken);
         var system = new SitMessengerSystem(app, stateDirectory, ownsState) { BrowserToken = dashboard ? browserToken : null };
         system._watcher = system.WatchAsync(progress, system._watching.Token);
@@ -102,6 +115,29 @@ public sealed class SitMessengerSystem : IAsyncDisposable
         }
 
         return system;
+    }
+
+    private static void QuietConsole(IServiceCollection services)
+    {
+        // After every other configuration (Aspire's defaults, the command line's Logging:LogLevel), so these rules are
+        // the only ones. The forwarded resource output is logged under "<AppHost>.Resources.<resource>", and the health
+        // checks' failures (every probe while a server starts or stops, with its stack trace) under Microsoft.*.
+        services.PostConfigure<LoggerFilterOptions>(filters =>
+        {
+            filters.Rules.Clear();
+            filters.MinLevel = LogLevel.None;
+            filters.Rules.Add(new LoggerFilterRule(null, "SitMessenger.AppHost", LogLevel.Warning, null));
+            filters.Rules.Add(new LoggerFilterRule(null, "SitMessenger.AppHost.Resources", LogLevel.None, null));
+            filters.Rules.Add(new LoggerFilterRule(null, "Aspire.Hosting", LogLevel.Error, null));
+        });
+
+        // The AppHost's start-up progress is printed to stdout, not logged; the caller's progress callback says the same.
+        var reporters = services.Where(s => s.ServiceType == typeof(IHostedService)
+            && s.ImplementationType?.FullName == "SitMessenger.AppHost.Extensions.StartupProgressReporter").ToList();
+        foreach (var reporter in reporters)
+        {
+            services.Remove(reporter);
+        }
     }
 
     public Uri GetEndpoint(string resource, string endpoint = "http") => App.GetEndpoint(resource, endpoint);
