@@ -10,6 +10,9 @@ public sealed record ImportedAccount(Guid Id, string Username, string Email, str
 /// <summary>Why an imported account cannot be written: an existing, different account has its name or a look-alike of it.</summary>
 public sealed record AccountClash(ImportedAccount Account, Guid ExistingId, string Reason);
 
+/// <summary>The clashes of a set of imported accounts, and how many of them are there already (an earlier run).</summary>
+public sealed record AccountCheck(IReadOnlyList<AccountClash> Clashes, int AlreadyThere);
+
 /// <summary>What writing the accounts did: rows new this time (0 and 0 when everything was already there).</summary>
 public sealed record AccountImport(int UsersAdded, int UsersAlreadyThere, int FriendshipsAdded);
 
@@ -26,7 +29,7 @@ public sealed class ImportedAccounts(NpgsqlDataSource database)
     /// The accounts that clash with an existing account: the same name or skeleton under another id, or the same id
     /// under another name. An account already there with its id and name is no clash (an earlier run imported it).
     /// </summary>
-    public async Task<IReadOnlyList<AccountClash>> FindClashesAsync(IReadOnlyList<ImportedAccount> accounts, CancellationToken cancellationToken)
+    public async Task<AccountCheck> CheckAsync(IReadOnlyList<ImportedAccount> accounts, CancellationToken cancellationToken)
     {
         var existing = new List<(Guid Id, string Username, string? Skeleton)>();
         await using (var command = database.CreateCommand(
@@ -43,6 +46,7 @@ public sealed class ImportedAccounts(NpgsqlDataSource database)
         }
 
         var clashes = new List<AccountClash>();
+        var alreadyThere = 0;
         foreach (var account in accounts)
         {
             var skeleton = UsernameSkeleton.Of(account.Username);
@@ -52,6 +56,7 @@ public sealed class ImportedAccounts(NpgsqlDataSource database)
                 var sameName = string.Equals(other.Username, account.Username, StringComparison.Ordinal);
                 if (sameId && sameName)
                 {
+                    alreadyThere++;
                     continue;
                 }
 
@@ -70,7 +75,7 @@ public sealed class ImportedAccounts(NpgsqlDataSource database)
             }
         }
 
-        return clashes;
+        return new AccountCheck(clashes, alreadyThere);
     }
 
     /// <summary>
