@@ -252,6 +252,8 @@ public sealed class DjangoImportTests(SitMessengerAppFixture fixture)
     private static DjangoChatData Chat(DateTime start, IReadOnlyList<DjangoAccount> owners, int lines, int cached)
     {
         var id = Guid.NewGuid();
+        // PostgreSQL (and Django's isoformat) keep microseconds.
+        start = new DateTime(start.Ticks - (start.Ticks % 10), DateTimeKind.Utc);
         var time = start.AddTicks(123_456_0);
         var file = new List<DjangoLine> { new(DjangoInstallation.IsoFormat(time), "", "Beginning of messages") };
         for (var i = 1; i < lines; i++)
