@@ -1,4 +1,5 @@
 using System.Globalization;
+using SitMessenger.Chat.Storage;
 using SitMessenger.Api.Chats;
 
 namespace SitMessenger.Api.Apis;

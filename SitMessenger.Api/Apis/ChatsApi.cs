@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using SitMessenger.Chat.Storage;
 using SitMessenger.Api.Accounts;
 using SitMessenger.Api.Auth;
 using SitMessenger.Api.Chats;
@@ -260,7 +261,7 @@ internal static class ChatsApi
             chat.Id,
             chat.Created,
             chat.Updated,
-            members,
+            [.. members.Select(m => new UserSummary(m.Id, m.Username))],
             new MessageListResponse([.. window.Flushed.Select(MessageResponse.From)]),
             new MessageListResponse([.. window.Pending.Select(MessageResponse.From)]));
     }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using SitMessenger.Chat.Storage;
 using SitMessenger.Api.Infrastructure;
 using SitMessenger.Chat.Messages;
 

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Caching.Memory;
-using Npgsql;
 using SitMessenger.Chat.Messages;
 using SitMessenger.Chat.Storage;
 
@@ -9,7 +8,7 @@ namespace SitMessenger.Api.Chats;
 /// Reads flushed messages back from segment files. Segments never change, so a verified segment is kept in memory
 /// for a while; each is checked against the SHA-256 its row recorded before any of it is used.
 /// </summary>
-internal sealed class SegmentReader(NpgsqlDataSource database, ISegmentStore store, IMemoryCache cache)
+internal sealed class SegmentReader(ChatSegmentCatalog catalog, ISegmentStore store, IMemoryCache cache)
 {
     private static readonly MemoryCacheEntryOptions Caching = new() { SlidingExpiration = TimeSpan.FromMinutes(5), Size = 1 };
 
@@ -21,24 +20,11 @@ internal sealed class SegmentReader(NpgsqlDataSource database, ISegmentStore sto
             return [];
         }
 
-        var rows = new List<(string Location, byte[] Sha256)>();
-        await using (var command = database.CreateCommand(
-            "SELECT location, sha256 FROM chat_segments WHERE chat_id = $1 AND last_seq > $2 AND first_seq <= $3 ORDER BY first_seq"))
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = chatId });
-            command.Parameters.Add(new NpgsqlParameter { Value = afterSeq });
-            command.Parameters.Add(new NpgsqlParameter { Value = toSeq });
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                rows.Add((reader.GetString(0), reader.GetFieldValue<byte[]>(1)));
-            }
-        }
-
+        var rows = await catalog.CoveringAsync(chatId, afterSeq, toSeq, cancellationToken);
         var messages = new List<EncryptedMessage>();
-        foreach (var (location, sha256) in rows)
+        foreach (var row in rows)
         {
-            var contents = await LoadAsync(chatId, location, sha256, cancellationToken);
+            var contents = await LoadAsync(chatId, row.Location, row.Sha256, cancellationToken);
             messages.AddRange(contents.Messages.Where(m => m.Seq > afterSeq && m.Seq <= toSeq));
         }
 

@@ -53,6 +53,7 @@ internal static class ApiServiceExtensions
         services.AddSingleton<KnownUsers>();
         services.AddSingleton<BlockStore>();
         services.AddSingleton<ChatStore>();
+        services.AddSingleton<ChatSegmentCatalog>();
         services.AddOptions<ChatLimitsOptions>().BindConfiguration(ChatLimitsOptions.SectionName)
             .Validate(options => options.ChatsPerUser >= 1 && options.MembersPerChat >= 2 && options.CreationWindow > TimeSpan.Zero
                 && options.DefaultListPage >= 1 && options.MaxListPage >= options.DefaultListPage, "ChatLimits: every limit must be positive, a chat must allow 2 members")

@@ -23,6 +23,8 @@ internal static class WorkerServiceExtensions
             .Validate(options => !string.IsNullOrWhiteSpace(options.Root), "Segments:Root is not set: the folder (a shared volume in production) segment files are kept in.")
             .ValidateOnStart();
         services.AddSingleton<ISegmentStore, FileSystemSegmentStore>();
+        services.AddSingleton<ChatStore>();
+        services.AddSingleton<ChatSegmentCatalog>();
 
         services.AddSingleton<JobPublisher>();
         services.AddSingleton<JobEvents>();

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using Npgsql;
 using SitMessenger.Chat.Messaging;
 using SitMessenger.Chat.Storage;
 using SitMessenger.Worker.Flushing;
@@ -12,7 +11,7 @@ namespace SitMessenger.Worker.Maintenance;
 /// deleted chat. Only after a grace period, so a flush between its write and its commit is never robbed.
 /// </summary>
 internal sealed partial class OrphanSegmentRemoval(
-    NpgsqlDataSource database,
+    ChatSegmentCatalog catalog,
     ISegmentStore segments,
     IOptions<SegmentPolicy> policy,
     TimeProvider time,
@@ -33,16 +32,7 @@ internal sealed partial class OrphanSegmentRemoval(
         }
 
         // Files are listed before rows are read: a segment committed in between is then known, never deleted.
-        var referenced = new HashSet<string>(StringComparer.Ordinal);
-        await using (var command = database.CreateCommand("SELECT location FROM chat_segments WHERE location = ANY($1)"))
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = candidates.Select(c => c.Location).ToArray() });
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                referenced.Add(reader.GetString(0));
-            }
-        }
+        var referenced = await catalog.ReferencedAsync([.. candidates.Select(c => c.Location)], cancellationToken);
 
         var removed = 0;
         foreach (var orphan in candidates.Where(c => c.IsTemporary || !referenced.Contains(c.Location)))

@@ -1,31 +1,16 @@
 using Npgsql;
 using NpgsqlTypes;
-using SitMessenger.Api.Accounts;
 using SitMessenger.Chat.Crypto;
 using SitMessenger.Chat.Messages;
 
-namespace SitMessenger.Api.Chats;
+namespace SitMessenger.Chat.Storage;
 
-internal sealed record ChatRecord(Guid Id, DateTime Created, DateTime Updated, WrappedDataKey Key, long LastSeq, long FlushedSeq);
-
-internal sealed record ChatListing(Guid Id, DateTime Created, DateTime Updated, Guid[] Members);
-
-/// <summary>A stored message's sequence number, and when its chat was created (what an answer needs if nothing more can be read).</summary>
-internal sealed record AppendedMessage(long Seq, DateTime ChatCreated);
-
-/// <summary>How many chats one user may create within a window.</summary>
-internal sealed record ChatCreationLimit(int Chats, TimeSpan Window);
-
-/// <summary>The created chat, or the wait before its creator may create another.</summary>
-internal sealed record ChatCreation(ChatRecord? Chat, TimeSpan? RetryAfter);
-
-/// <summary>A position in a user's chat list: the <c>updated</c> and <c>id</c> of the last chat already seen.</summary>
-internal sealed record ChatListPosition(DateTime Updated, Guid Id);
-
-internal sealed record ChatListPage(int Limit, ChatListPosition? Before);
-
-/// <summary>Chats, their members and their pending (acknowledged, not yet flushed) messages in PostgreSQL.</summary>
-internal sealed class ChatStore(NpgsqlDataSource database)
+/// <summary>
+/// Chats, their members and their pending (acknowledged, not yet flushed) messages in PostgreSQL: the one owner of
+/// the SQL on <c>chats</c>, <c>chat_members</c> and <c>pending_messages</c> outside a flush (which
+/// <see cref="ChatSegmentCatalog"/> owns, as it moves pending rows into segments).
+/// </summary>
+public sealed class ChatStore(NpgsqlDataSource database)
 {
     // Names the advisory locks of chat creation (pg_advisory_xact_lock's first key), apart from any other use of them.
     private const int CreationLockClass = 9_004;
@@ -135,16 +120,16 @@ internal sealed class ChatStore(NpgsqlDataSource database)
             reader.GetInt64(5));
     }
 
-    public async Task<IReadOnlyList<UserSummary>> MembersAsync(Guid chatId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ChatMember>> MembersAsync(Guid chatId, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand(
             "SELECT u.id, u.username FROM chat_members m JOIN users u ON u.id = m.user_id WHERE m.chat_id = @chat ORDER BY u.username");
         command.Parameters.AddWithValue("chat", chatId);
-        var members = new List<UserSummary>();
+        var members = new List<ChatMember>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            members.Add(new UserSummary(reader.GetGuid(0), reader.GetString(1)));
+            members.Add(new ChatMember(reader.GetGuid(0), reader.GetString(1)));
         }
 
         return members;
@@ -190,6 +175,22 @@ internal sealed class ChatStore(NpgsqlDataSource database)
         }
 
         return messages;
+    }
+
+    /// <summary>Up to <paramref name="limit"/> chats with a pending message older than <paramref name="cutoff"/>: overdue for a flush.</summary>
+    public async Task<IReadOnlyList<Guid>> ChatsPendingSinceAsync(DateTimeOffset cutoff, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT DISTINCT chat_id FROM pending_messages WHERE created < @cutoff LIMIT @limit");
+        command.Parameters.AddWithValue("cutoff", cutoff);
+        command.Parameters.AddWithValue("limit", limit);
+        var chats = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            chats.Add(reader.GetGuid(0));
+        }
+
+        return chats;
     }
 
     /// <summary>
@@ -240,10 +241,4 @@ internal sealed class ChatStore(NpgsqlDataSource database)
         await transaction.CommitAsync(cancellationToken);
         return new LeaveResult(seq);
     }
-}
-
-/// <summary>A leave: the sequence number of the "left" line the other members see, or none when the chat was deleted.</summary>
-internal sealed record LeaveResult(long? LeftLineSeq)
-{
-    public bool ChatDeleted => LeftLineSeq is null;
 }

@@ -1,0 +1,31 @@
+using SitMessenger.Chat.Crypto;
+
+namespace SitMessenger.Chat.Storage;
+
+/// <summary>A chat's row: its wrapped data key, the last sequence number given out and the last one in segments.</summary>
+public sealed record ChatRecord(Guid Id, DateTime Created, DateTime Updated, WrappedDataKey Key, long LastSeq, long FlushedSeq);
+
+public sealed record ChatListing(Guid Id, DateTime Created, DateTime Updated, Guid[] Members);
+
+/// <summary>A member of a chat as its answers name them.</summary>
+public sealed record ChatMember(Guid Id, string Username);
+
+/// <summary>A stored message's sequence number, and when its chat was created (what an answer needs if nothing more can be read).</summary>
+public sealed record AppendedMessage(long Seq, DateTime ChatCreated);
+
+/// <summary>How many chats one user may create within a window.</summary>
+public sealed record ChatCreationLimit(int Chats, TimeSpan Window);
+
+/// <summary>The created chat, or the wait before its creator may create another.</summary>
+public sealed record ChatCreation(ChatRecord? Chat, TimeSpan? RetryAfter);
+
+/// <summary>A position in a user's chat list: the <c>updated</c> and <c>id</c> of the last chat already seen.</summary>
+public sealed record ChatListPosition(DateTime Updated, Guid Id);
+
+public sealed record ChatListPage(int Limit, ChatListPosition? Before);
+
+/// <summary>A leave: the sequence number of the "left" line the other members see, or none when the chat was deleted.</summary>
+public sealed record LeaveResult(long? LeftLineSeq)
+{
+    public bool ChatDeleted => LeftLineSeq is null;
+}
