@@ -47,7 +47,7 @@ internal static partial class DjangoImportCommand
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ChatMessageCipher>();
         builder.Services.AddSingleton<ImportedAccounts>();
-        builder.Services.AddSingleton<ChatImportWriter>();
+        builder.Services.AddSingleton<ChatStore>();
         using var host = builder.Build();
         var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DjangoImportCommand));
 
@@ -92,7 +92,7 @@ internal static partial class DjangoImportCommand
                 cache,
                 host.Services.GetRequiredService<NpgsqlDataSource>(),
                 host.Services.GetRequiredService<ImportedAccounts>(),
-                host.Services.GetRequiredService<ChatImportWriter>(),
+                host.Services.GetRequiredService<ChatStore>(),
                 host.Services.GetRequiredService<ChatMessageCipher>(),
                 report,
                 host.Services.GetRequiredService<ILogger<DjangoImporter>>());

@@ -33,7 +33,7 @@ internal sealed partial class DjangoImporter(
     DjangoCache? cache,
     NpgsqlDataSource target,
     ImportedAccounts accounts,
-    ChatImportWriter chats,
+    ChatStore chats,
     ChatMessageCipher cipher,
     ImportReport report,
     ILogger<DjangoImporter> logger)
@@ -57,7 +57,7 @@ internal sealed partial class DjangoImporter(
         var existing = new HashSet<Guid>();
         foreach (var chunk in all.Select(c => c.Id).Chunk(10_000))
         {
-            existing.UnionWith(await chats.ExistingAsync(chunk, cancellationToken));
+            existing.UnionWith(await chats.FindExistingAsync(chunk, cancellationToken));
         }
 
         var skips = new ConcurrentBag<ChatSkip>();
@@ -166,7 +166,7 @@ internal sealed partial class DjangoImporter(
             // Django's updated moved only at flushes; the chat list orders by the last message, cached ones included.
             var updated = content.Messages.Count > 0 && content.Messages[^1].Datetime > chat.Updated ? content.Messages[^1].Datetime : chat.Updated;
             var imported = new ImportedChat(chat.Id, chat.Created, updated, cipher.KeyRing.Wrap(dataKey), chat.Owners, messages);
-            if (await chats.WriteAsync(imported, cancellationToken))
+            if (await chats.WriteImportedAsync(imported, cancellationToken))
             {
                 progress.Imported(content);
             }
