@@ -38,6 +38,9 @@ var migrations = builder.AddJob<Projects.SitMessenger_MigrationService>("migrati
     .WithReference(database)
     .WaitFor(database);
 
+// Opt-in (--import-django-from): the one-shot move from the Django version, encrypting under the Api's key ring.
+builder.AddDjangoImport(options, database, masterKey, migrations);
+
 var api = builder.AddReplicatedService<Projects.SitMessenger_Api>("api", options.ApiReplicas, replica => replica
     .WithReference(database)
     .WithReference(cache)

@@ -58,7 +58,30 @@ internal sealed class UserStore(NpgsqlDataSource database, IPasswordHasher<UserA
 
         var account = new UserAccount(reader.GetGuid(0), reader.GetString(1), reader.GetString(2));
         var hash = reader.GetString(3);
-        return hasher.VerifyHashedPassword(account, hash, password) is PasswordVerificationResult.Failed ? null : account;
+        await reader.DisposeAsync();
+        switch (hasher.VerifyHashedPassword(account, hash, password))
+        {
+            case PasswordVerificationResult.Failed:
+                return null;
+            case PasswordVerificationResult.SuccessRehashNeeded:
+                await RehashAsync(account, hash, password, cancellationToken);
+                break;
+        }
+
+        return account;
+    }
+
+    /// <summary>
+    /// Stores the password again in the current format (accounts moved in from the Django version keep its hash until
+    /// their first login). Only if the hash is still the one just verified: a password changed meanwhile stays changed.
+    /// </summary>
+    private async Task RehashAsync(UserAccount account, string verifiedHash, string password, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("UPDATE users SET password_hash = @new WHERE id = @id AND password_hash = @old");
+        command.Parameters.AddWithValue("new", hasher.HashPassword(account, password));
+        command.Parameters.AddWithValue("id", account.Id);
+        command.Parameters.AddWithValue("old", verifiedHash);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task<UserAccount?> FindAsync(Guid id, CancellationToken cancellationToken)

@@ -48,7 +48,7 @@ internal static class ApiServiceExtensions
 
         services.AddOptions<LoginThrottleOptions>().BindConfiguration(LoginThrottleOptions.SectionName);
         services.AddSingleton<LoginThrottle>();
-        services.AddSingleton<IPasswordHasher<UserAccount>, PasswordHasher<UserAccount>>();
+        services.AddSingleton<IPasswordHasher<UserAccount>, DjangoCompatiblePasswordHasher>();
         services.AddSingleton<UserStore>();
         services.AddSingleton<KnownUsers>();
         services.AddSingleton<BlockStore>();

@@ -26,6 +26,19 @@ internal sealed class AppHostOptions
     /// <summary>Host names the dashboard answers to (ASP.NET Core's AllowedHosts, ';'-separated); any other gets 400.</summary>
     public string DashboardAllowedHosts { get; set; } = "localhost;127.0.0.1;[::1]";
 
+    /// <summary>
+    /// Opt-in, off by default: the original Django installation's PostgreSQL (Npgsql keyword format) to import once, as
+    /// the one-shot resource <c>django-import</c> after the migrations. With <see cref="ImportDjangoMediaRoot"/> and,
+    /// if its cache still holds messages, <see cref="ImportDjangoRedis"/>. A rerun imports only what is not there yet.
+    /// </summary>
+    public string? ImportDjangoFrom { get; set; }
+
+    /// <summary>The original's MEDIA_ROOT (the folder holding <c>message_storage/</c>).</summary>
+    public string? ImportDjangoMediaRoot { get; set; }
+
+    /// <summary>The original's Redis, <c>host:port</c>; its database 1 held the unflushed messages.</summary>
+    public string? ImportDjangoRedis { get; set; }
+
     public static readonly Dictionary<string, string> CommandLineSwitches = new(StringComparer.Ordinal)
     {
         ["--state-dir"] = $"{SectionName}:{nameof(StateDirectory)}",
@@ -33,5 +46,8 @@ internal sealed class AppHostOptions
         ["--gateway-https-port"] = $"{SectionName}:{nameof(GatewayHttpsPort)}",
         ["--api-replicas"] = $"{SectionName}:{nameof(ApiReplicas)}",
         ["--use-containers"] = $"{SectionName}:{nameof(UseContainers)}",
+        ["--import-django-from"] = $"{SectionName}:{nameof(ImportDjangoFrom)}",
+        ["--import-django-media-root"] = $"{SectionName}:{nameof(ImportDjangoMediaRoot)}",
+        ["--import-django-redis"] = $"{SectionName}:{nameof(ImportDjangoRedis)}",
     };
 }

@@ -32,3 +32,9 @@ public sealed record LeaveResult(long? LeftLineSeq)
 {
     public bool ChatDeleted => LeftLineSeq is null;
 }
+
+/// <summary>One message of an imported chat, already encrypted: when it was written, and its Fernet token.</summary>
+public sealed record ImportedMessage(DateTime Created, byte[] Ciphertext);
+
+/// <summary>A whole chat moved in from another installation: its id and times kept, a new wrapped data key, every message in order.</summary>
+public sealed record ImportedChat(Guid Id, DateTime Created, DateTime Updated, WrappedDataKey Key, IReadOnlyList<Guid> Members, IReadOnlyList<ImportedMessage> Messages);

@@ -271,4 +271,78 @@ public sealed class ChatStore(NpgsqlDataSource database)
         await transaction.CommitAsync(cancellationToken);
         return new LeaveResult(seq);
     }
+
+    /// <summary>Which of these chats are already there (an earlier run imported them, or the ids are taken).</summary>
+    public async Task<IReadOnlySet<Guid>> FindExistingAsync(IReadOnlyCollection<Guid> chatIds, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT id FROM chats WHERE id = ANY(@ids)");
+        command.Parameters.AddWithValue("ids", chatIds.ToArray());
+        var existing = new HashSet<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            existing.Add(reader.GetGuid(0));
+        }
+
+        return existing;
+    }
+
+    /// <summary>
+    /// Writes a chat moved in from another installation as if its messages had been sent here: the chat row with
+    /// <c>last_seq</c> = the message count, its members, every message a pending row with seq 1..n (so the Api reads
+    /// them back and the Worker's sweep flushes them like any others). The whole chat in one transaction, or nothing:
+    /// false (and no change) when a chat with its id already exists, so a rerun after a kill skips what was done and
+    /// never leaves half a chat.
+    /// </summary>
+    public async Task<bool> WriteImportedAsync(ImportedChat chat, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var insert = new NpgsqlCommand(
+            """
+            INSERT INTO chats (id, created, updated, key_id, wrapped_key, last_seq, created_by)
+            VALUES (@id, @created, @updated, @key_id, @wrapped, @last_seq, NULL)
+            ON CONFLICT (id) DO NOTHING
+            """, connection, transaction))
+        {
+            insert.Parameters.AddWithValue("id", chat.Id);
+            insert.Parameters.AddWithValue("created", chat.Created);
+            insert.Parameters.AddWithValue("updated", chat.Updated);
+            insert.Parameters.AddWithValue("key_id", chat.Key.KeyId);
+            insert.Parameters.AddWithValue("wrapped", chat.Key.Blob);
+            insert.Parameters.AddWithValue("last_seq", (long)chat.Messages.Count);
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                return false;
+            }
+        }
+
+        await using (var members = new NpgsqlCommand(
+            "INSERT INTO chat_members (chat_id, user_id) SELECT @id, unnest(@members) ON CONFLICT DO NOTHING", connection, transaction))
+        {
+            members.Parameters.AddWithValue("id", chat.Id);
+            members.Parameters.AddWithValue("members", chat.Members.ToArray());
+            await members.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // COPY: a chat of a thousand messages is one round trip, not a thousand.
+        await using (var copy = await connection.BeginBinaryImportAsync(
+            "COPY pending_messages (chat_id, seq, created, ciphertext) FROM STDIN (FORMAT BINARY)", cancellationToken))
+        {
+            for (var i = 0; i < chat.Messages.Count; i++)
+            {
+                await copy.StartRowAsync(cancellationToken);
+                await copy.WriteAsync(chat.Id, NpgsqlDbType.Uuid, cancellationToken);
+                await copy.WriteAsync((long)(i + 1), NpgsqlDbType.Bigint, cancellationToken);
+                await copy.WriteAsync(chat.Messages[i].Created, NpgsqlDbType.TimestampTz, cancellationToken);
+                await copy.WriteAsync(chat.Messages[i].Ciphertext, NpgsqlDbType.Bytea, cancellationToken);
+            }
+
+            await copy.CompleteAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
 }
