@@ -82,6 +82,19 @@ public sealed class ClientIntegrationTests
         Assert.Equal(keepAlive, connection.KeepAlive);
     }
 
+    [Theory]
+    [InlineData("Host=db", PostgresClientOptions.DefaultMaxAutoPrepare, PostgresClientOptions.DefaultAutoPrepareMinUsages)]
+    [InlineData("Host=db;Max Auto Prepare=10;Auto Prepare Min Usages=7", 10, 7)] // the connection string's own choice stays
+    public void Postgres_statements_are_prepared_unless_the_connection_string_says_otherwise(string connectionString, int maxAutoPrepare, int minUsages)
+    {
+        var connection = new NpgsqlConnectionStringBuilder(connectionString);
+
+        new PostgresClientOptions().ApplyTo(connection);
+
+        Assert.Equal(maxAutoPrepare, connection.MaxAutoPrepare);
+        Assert.Equal(minUsages, connection.AutoPrepareMinUsages);
+    }
+
     [Fact]
     public void Redis_is_a_cache_that_may_be_down()
     {
