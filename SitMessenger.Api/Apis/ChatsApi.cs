@@ -175,19 +175,20 @@ internal static class ChatsApi
 
         // Committed: from here on the answer is a success, however much of the chat can still be read.
         return TypedResults.Ok(await answer.ComposeAsync(
-            chatId, caller, sent, ct => DetailAfterSendAsync(sent, caller, messages, ct), cancellationToken));
+            chatId, caller, sent, ct => DetailAfterSendAsync(sent, caller, store, messages, ct), cancellationToken));
     }
 
     /// <summary>The chat as GET shows it, as the send left it: its members and messages up to the one just sent.</summary>
     private static async Task<ChatDetailResponse?> DetailAfterSendAsync(
-        SendReceipt sent, UserSummary caller, ChatMessageService messages, CancellationToken cancellationToken)
+        SendReceipt sent, UserSummary caller, ChatStore store, ChatMessageService messages, CancellationToken cancellationToken)
     {
+        var members = sent.Members ?? await store.MembersAsync(sent.ChatId, cancellationToken);
         var window = await messages.ReadUpToAsync(sent, caller.Id, DefaultWindow, cancellationToken);
         return new ChatDetailResponse(
             sent.ChatId,
             sent.ChatCreated,
             sent.Message.Datetime,
-            sent.Members is { } members ? [.. members.Select(m => new UserSummary(m.Id, m.Username))] : [caller],
+            [.. members.Select(m => new UserSummary(m.Id, m.Username))],
             new MessageListResponse([.. window.Flushed.Select(MessageResponse.From)]),
             new MessageListResponse([.. window.Pending.Select(MessageResponse.From)]));
     }

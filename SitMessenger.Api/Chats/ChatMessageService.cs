@@ -22,6 +22,7 @@ internal sealed class ChatMessageService(
     PendingMessageCache cache,
     SegmentReader segments,
     RecentMessages recent,
+    KnownChatMembers knownMembers,
     ChatFlushRequests flushRequests,
     ChatMessageCipher cipher,
     TimeProvider time,
@@ -53,7 +54,10 @@ internal sealed class ChatMessageService(
     }
 
     /// <summary>Null when the chat is not the sender's (or does not exist). Returns only once the message is durable.</summary>
-    /// <param name="withMembers">Also return the chat's members (read in the same round trip as the insert).</param>
+    /// <param name="withMembers">
+    /// Also return the chat's members: those held for its current member-list version, else read in the same round trip
+    /// as the insert. Rarely (the list held was evicted during the send) none: the caller reads them.
+    /// </param>
     public async Task<SendReceipt?> SendAsync(
         Guid chatId, Guid senderId, string senderName, string text, CancellationToken cancellationToken, bool withMembers = false)
     {
@@ -76,18 +80,21 @@ internal sealed class ChatMessageService(
         var now = TruncateToMicroseconds(time.GetUtcNow().UtcDateTime);
         var ciphertext = cipher.Encrypt(dataKey, new ChatMessage(now, senderName, text));
         // Membership is checked again inside the insert: a cached key proves nothing about who may write.
-        var appended = await store.AppendAsync(chatId, senderId, now, ciphertext, cancellationToken, withMembers);
+        var appended = await store.AppendAsync(
+            chatId, senderId, now, ciphertext, cancellationToken, withMembers ? knownMembers.VersionHeld(chatId) : null);
         if (appended is null)
         {
             return null;
         }
+
+        var members = withMembers ? knownMembers.After(chatId, appended) : null;
 
         var sent = new SentMessage(appended.Seq, now, senderName, text);
         cache.Add(chatId, new EncryptedMessage(appended.Seq, ciphertext));
         recent.AddIfNext(chatId, sent);
         flushRequests.Request(chatId);
         telemetry.MessagesSent.Add(1);
-        return new SendReceipt(chatId, sent, appended.ChatCreated, appended.FlushedSeq, appended.Members, dataKey);
+        return new SendReceipt(chatId, sent, appended.ChatCreated, appended.FlushedSeq, members, dataKey);
     }
 
     /// <summary>
@@ -120,6 +127,7 @@ internal sealed class ChatMessageService(
         {
             cache.Forget(chatId);
             recent.Forget(chatId);
+            knownMembers.Forget(chatId);
             cipher.Forget(chatId);
         }
 

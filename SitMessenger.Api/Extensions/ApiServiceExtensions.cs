@@ -64,6 +64,7 @@ internal static class ApiServiceExtensions
                 "RecentMessages: MessagesPerChat, CharactersPerChat, Chats and Idle must be positive")
             .ValidateOnStart();
         services.AddSingleton<RecentMessages>();
+        services.AddSingleton<KnownChatMembers>();
         services.AddSingleton<ChatMessageService>();
         services.AddSingleton<SentChatAnswer>();
         services.AddSingleton<SegmentReader>();

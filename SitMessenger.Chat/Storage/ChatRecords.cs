@@ -11,10 +11,14 @@ public sealed record ChatListing(Guid Id, DateTime Created, DateTime Updated, Gu
 public sealed record ChatMember(Guid Id, string Username);
 
 /// <summary>
-/// A stored message's sequence number, and its chat as that send left it: when it was created, its flushed mark and,
-/// when asked for, its members (what an answer needs without reading the chat again).
+/// A stored message's sequence number, and its chat as that send left it: when it was created, its flushed mark, the
+/// version of its member list and, when asked for and changed, its members (what an answer needs without reading the
+/// chat again).
 /// </summary>
-public sealed record AppendedMessage(long Seq, DateTime ChatCreated, long FlushedSeq, IReadOnlyList<ChatMember>? Members);
+public sealed record AppendedMessage(long Seq, DateTime ChatCreated, long FlushedSeq, long MembersVersion, IReadOnlyList<ChatMember>? Members);
+
+/// <summary>A chat's members as of a version of its member list (which every change of membership moves).</summary>
+public sealed record ChatMembers(long Version, IReadOnlyList<ChatMember> Members);
 
 /// <summary>How many chats one user may create within a window.</summary>
 public sealed record ChatCreationLimit(int Chats, TimeSpan Window);

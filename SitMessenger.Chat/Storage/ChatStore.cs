@@ -135,19 +135,30 @@ public sealed class ChatStore(NpgsqlDataSource database)
         return members;
     }
 
+    /// <summary>A member-list version no chat has: the members are read with the send.</summary>
+    public const long NoMembersHeld = 0;
+
     /// <summary>
     /// Stores one message durably: the next sequence number and the row in one statement, only if the sender is a
     /// member. Null when not (or the chat is gone). Once this returns, the message survives any crash.
     /// </summary>
-    /// <param name="withMembers">Also read the chat's members in the same round trip (what an answer that shows the chat needs).</param>
+    /// <param name="membersVersionHeld">
+    /// The version of the member list the caller already holds (<see cref="NoMembersHeld"/> for none): the members are
+    /// read in the same round trip when the chat's list is at another version. Null: the caller wants no members.
+    /// </param>
     public async Task<AppendedMessage?> AppendAsync(
-        Guid chatId, Guid senderId, DateTime now, byte[] ciphertext, CancellationToken cancellationToken, bool withMembers = false)
+        Guid chatId, Guid senderId, DateTime now, byte[] ciphertext, CancellationToken cancellationToken, long? membersVersionHeld = null)
     {
-        await using var command = database.CreateCommand(withMembers ? AppendWithMembers : Append);
+        await using var command = database.CreateCommand(membersVersionHeld is null ? Append : AppendWithMembers);
         command.Parameters.AddWithValue("chat", chatId);
         command.Parameters.AddWithValue("user", senderId);
         command.Parameters.AddWithValue("now", now);
         command.Parameters.Add(new NpgsqlParameter("ciphertext", NpgsqlDbType.Bytea) { Value = ciphertext });
+        if (membersVersionHeld is { } held)
+        {
+            command.Parameters.AddWithValue("members_version", held);
+        }
+
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
@@ -155,14 +166,14 @@ public sealed class ChatStore(NpgsqlDataSource database)
         }
 
         IReadOnlyList<ChatMember>? members = null;
-        if (withMembers)
+        if (membersVersionHeld is not null && !reader.IsDBNull(4))
         {
-            var ids = reader.GetFieldValue<Guid[]>(3);
-            var names = reader.GetFieldValue<string[]>(4);
+            var ids = reader.GetFieldValue<Guid[]>(4);
+            var names = reader.GetFieldValue<string[]>(5);
             members = [.. ids.Select((id, i) => new ChatMember(id, names[i]))];
         }
 
-        return new AppendedMessage(reader.GetInt64(0), reader.GetDateTime(1), reader.GetInt64(2), members);
+        return new AppendedMessage(reader.GetInt64(0), reader.GetDateTime(1), reader.GetInt64(2), reader.GetInt64(3), members);
     }
 
     // The sequence number, the row and the chat's state after it, in one statement: a send is one round trip.
@@ -171,22 +182,25 @@ public sealed class ChatStore(NpgsqlDataSource database)
         WITH next AS (
             UPDATE chats SET last_seq = last_seq + 1, updated = @now
             WHERE id = @chat AND EXISTS (SELECT 1 FROM chat_members WHERE chat_id = @chat AND user_id = @user)
-            RETURNING last_seq, created, flushed_seq),
+            RETURNING last_seq, created, flushed_seq, members_version),
         stored AS (
             INSERT INTO pending_messages (chat_id, seq, created, ciphertext)
             SELECT @chat, last_seq, @now, @ciphertext FROM next
             RETURNING seq)
         """;
 
-    private const string Append = AppendStatement + "\nSELECT s.seq, n.created, n.flushed_seq FROM stored s CROSS JOIN next n";
+    private const string Append = AppendStatement + "\nSELECT s.seq, n.created, n.flushed_seq, n.members_version FROM stored s CROSS JOIN next n";
 
+    // The members are aggregated only when the caller's version is not the chat's (a one-time filter in the plan):
+    // an unchanged list costs the send nothing.
     private const string AppendWithMembers = AppendStatement +
         """
 
-        SELECT s.seq, n.created, n.flushed_seq, m.ids, m.names
+        SELECT s.seq, n.created, n.flushed_seq, n.members_version, m.ids, m.names
         FROM stored s CROSS JOIN next n CROSS JOIN LATERAL (
             SELECT array_agg(u.id ORDER BY u.username) AS ids, array_agg(u.username ORDER BY u.username) AS names
-            FROM chat_members cm JOIN users u ON u.id = cm.user_id WHERE cm.chat_id = @chat) m
+            FROM chat_members cm JOIN users u ON u.id = cm.user_id
+            WHERE cm.chat_id = @chat AND n.members_version <> @members_version) m
         """;
 
     /// <summary>Pending messages with <paramref name="afterSeq"/> &lt; seq &lt;= <paramref name="toSeq"/>, in order.</summary>
