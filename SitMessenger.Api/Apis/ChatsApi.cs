@@ -5,6 +5,7 @@ using SitMessenger.Api.Accounts;
 using SitMessenger.Api.Auth;
 using SitMessenger.Api.Chats;
 using SitMessenger.Api.Infrastructure;
+using SitMessenger.Chat.Accounts;
 using SitMessenger.Chat.Messages;
 
 namespace SitMessenger.Api.Apis;

@@ -9,6 +9,7 @@ using SitMessenger.Api.Apis;
 using SitMessenger.Api.Auth;
 using SitMessenger.Api.Chats;
 using SitMessenger.Api.Infrastructure;
+using SitMessenger.Chat.Accounts;
 using SitMessenger.Chat.Crypto;
 using SitMessenger.Chat.Messages;
 using SitMessenger.Chat.Messaging;
@@ -50,6 +51,7 @@ internal static class ApiServiceExtensions
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<IPasswordHasher<UserAccount>, DjangoCompatiblePasswordHasher>();
         services.AddSingleton<UserStore>();
+        services.AddSingleton<AccountPasswords>();
         services.AddSingleton<KnownUsers>();
         services.AddSingleton<BlockStore>();
         services.AddSingleton<ChatStore>();
