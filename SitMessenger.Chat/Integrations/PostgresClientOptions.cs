@@ -33,6 +33,14 @@ public sealed class PostgresClientOptions
     /// </summary>
     public int? MaxPoolSize { get; set; }
 
+    /// <summary>
+    /// Whether a connection going back to the pool has its session reset (Npgsql's default: CLOSE ALL, UNLISTEN *,
+    /// pg_advisory_unlock_all() and DISCARD ahead of its next statement). A process that never leaves session state behind
+    /// (no session advisory locks, LISTEN, temporary tables or SET) can skip that work on every request; an open
+    /// transaction is rolled back either way.
+    /// </summary>
+    public bool ResetSessionOnReturn { get; set; } = true;
+
     /// <summary>Every problem with these options, empty when they are usable.</summary>
     public IReadOnlyList<string> Validate() =>
         MaxPoolSize is < 1
@@ -49,6 +57,11 @@ public sealed class PostgresClientOptions
             // Idle pooled connections are probed, so after a PostgreSQL restart the dead ones leave the pool within
             // seconds instead of each failing the next request that draws it.
             connection.KeepAlive = DefaultKeepAliveSeconds;
+        }
+
+        if (!ResetSessionOnReturn)
+        {
+            connection.NoResetOnClose = true;
         }
 
         if (connection.MaxAutoPrepare == NpgsqlDefaults.MaxAutoPrepare)

@@ -95,6 +95,18 @@ public sealed class ClientIntegrationTests
         Assert.Equal(minUsages, connection.AutoPrepareMinUsages);
     }
 
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void A_pooled_connection_skips_its_session_reset_only_when_the_process_says_it_keeps_no_session_state(bool reset, bool noResetOnClose)
+    {
+        var connection = new NpgsqlConnectionStringBuilder("Host=db");
+
+        new PostgresClientOptions { ResetSessionOnReturn = reset }.ApplyTo(connection);
+
+        Assert.Equal(noResetOnClose, connection.NoResetOnClose);
+    }
+
     [Fact]
     public void Redis_is_a_cache_that_may_be_down()
     {
