@@ -122,7 +122,7 @@ internal static class ChatsApi
             DrfErrors.Detail($"Request was throttled. Expected available in {seconds} seconds."), statusCode: StatusCodes.Status429TooManyRequests);
     }
 
-    private static async Task<Results<Ok<ChatDetailResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>>> GetChatAsync(
+    private static async Task<Results<ChatDetailResult, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>>> GetChatAsync(
         string id, int? limit, HttpContext http, ChatStore store, ChatMessageService messages, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var chatId))
@@ -136,10 +136,10 @@ internal static class ChatsApi
         }
 
         var detail = await DetailAsync(chatId, http.User.UserId(), limit ?? DefaultWindow, store, messages, cancellationToken);
-        return detail is null ? DrfErrors.NotFound() : TypedResults.Ok(detail);
+        return detail is null ? DrfErrors.NotFound() : new ChatDetailResult(detail);
     }
 
-    private static async Task<Results<Ok<ChatDetailResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>, BadRequest<string[]>>> PatchChatAsync(
+    private static async Task<Results<ChatDetailResult, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>, BadRequest<string[]>>> PatchChatAsync(
         string id, PatchChatRequest? body, HttpContext http, ChatStore store, ChatMessageService messages, SentChatAnswer answer, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var chatId))
@@ -175,7 +175,7 @@ internal static class ChatsApi
         }
 
         // Committed: from here on the answer is a success, however much of the chat can still be read.
-        return TypedResults.Ok(await answer.ComposeAsync(
+        return new ChatDetailResult(await answer.ComposeAsync(
             chatId, caller, sent, ct => DetailAfterSendAsync(sent, caller, store, messages, ct), cancellationToken));
     }
 
@@ -298,7 +298,16 @@ internal sealed record MessageListResponse(IReadOnlyList<MessageResponse> Messag
 
 internal sealed record MessageResponse(DateTime Datetime, string User, string Message)
 {
-    public static MessageResponse From(SentMessage m) => new(m.Datetime, m.User, m.Message);
+    /// <summary>The stored message this shows, when there is one: its JSON is encoded once (<see cref="ChatDetailResult"/>).</summary>
+    internal SentMessage? Source { get; private init; }
+
+    public static MessageResponse From(SentMessage m) => new(m.Datetime, m.User, m.Message) { Source = m };
+
+    // What the answer says, not where it came from.
+    public bool Equals(MessageResponse? other) =>
+        other is not null && Datetime == other.Datetime && User == other.User && Message == other.Message;
+
+    public override int GetHashCode() => HashCode.Combine(Datetime, User, Message);
 }
 
 internal sealed record MessageWithSeqResponse(long Seq, DateTime Datetime, string User, string Message)

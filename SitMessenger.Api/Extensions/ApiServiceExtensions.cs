@@ -24,17 +24,22 @@ internal static class ApiServiceExtensions
 
     public const string CorsPolicy = "sit-web-client";
 
+    /// <summary>How the Api's answers are written (and its request bodies read).</summary>
+    public static void ConfigureJson(JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+
+        // The web client reads Django's field names: access, message_data, cache_messages, new_message...
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.DictionaryKeyPolicy = null;
+    }
+
     public static WebApplicationBuilder AddSitMessengerApi(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
         builder.AddRequestBodyLimit(MaxRequestBodyBytes);
 
-        services.ConfigureHttpJsonOptions(json =>
-        {
-            // The web client reads Django's field names: access, message_data, cache_messages, new_message...
-            json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
-            json.SerializerOptions.DictionaryKeyPolicy = null;
-        });
+        services.ConfigureHttpJsonOptions(json => ConfigureJson(json.SerializerOptions));
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddExceptionHandler<DrfExceptionHandler>();
         services.AddProblemDetails();
