@@ -30,7 +30,8 @@ internal static class BuiltOutputLaunch
     public static IResourceBuilder<ProjectResource> RunFromBuildOutput(this IResourceBuilder<ProjectResource> service)
     {
         var builder = service.ApplicationBuilder;
-        if (!builder.ExecutionContext.IsRunMode || LaunchedByATool(builder.Configuration))
+        var wanted = builder.Configuration.GetValue($"{AppHostOptions.SectionName}:{nameof(AppHostOptions.RunServicesFromBuildOutput)}", true);
+        if (!wanted || !builder.ExecutionContext.IsRunMode || LaunchedByATool(builder.Configuration))
         {
             return service;
         }
