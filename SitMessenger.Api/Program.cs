@@ -1,6 +1,7 @@
 using Scalar.AspNetCore;
 using SitMessenger.Api.Apis;
 using SitMessenger.Api.Extensions;
+using SitMessenger.Api.RealTime;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -9,6 +10,7 @@ builder.AddPostgresDataSource("sitdb");
 builder.AddRedisConnection("cache");
 builder.AddRabbitMqConnection("messaging");
 builder.AddSitMessengerApi();
+builder.AddRealTime();
 
 var app = builder.Build();
 
@@ -34,5 +36,7 @@ app.MapUsersApi();
 app.MapChatsApi();
 app.MapBlocksApi();
 app.MapEchoHubApi();
+app.MapChatReadApi();
+app.MapChatHub();
 
 app.Run();
