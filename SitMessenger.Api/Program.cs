@@ -22,6 +22,7 @@ app.UseCors(ApiServiceExtensions.CorsPolicy);
 app.UseWebSockets();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseHubConnectionLimit();
 
 app.MapDefaultEndpoints();
 app.MapOpenApi("/api/schema/{documentName}.json");

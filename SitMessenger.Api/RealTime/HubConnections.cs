@@ -13,6 +13,8 @@ internal sealed class HubConnections
 
     public int Total => Volatile.Read(ref _total);
 
+    public int Count(Guid userId) => _perUser.GetValueOrDefault(userId);
+
     public bool TryAdd(Guid userId, int limit)
     {
         while (true)

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.Options;
+using SitMessenger.Api.Auth;
 using StackExchange.Redis;
 
 namespace SitMessenger.Api.RealTime;
@@ -45,6 +46,31 @@ internal static class RealTimeExtensions
         services.AddSingleton<ChatEventPublisher>();
         services.AddSingleton<ReadReceipts>();
         return builder;
+    }
+
+    /// <summary>
+    /// A user already at RealTime:ConnectionsPerUser on this replica gets 429 before the WebSocket opens, a clear answer
+    /// any client shows. The hub counts again when the connection opens (two racing requests), and closes the extra one.
+    /// </summary>
+    public static IApplicationBuilder UseHubConnectionLimit(this IApplicationBuilder app)
+    {
+        var connections = app.ApplicationServices.GetRequiredService<HubConnections>();
+        var options = app.ApplicationServices.GetRequiredService<IOptions<RealTimeOptions>>();
+        return app.Use(async (context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments(HubPath) && context.User.Identity?.IsAuthenticated == true
+                && !context.Request.Path.StartsWithSegments(HubPath + "/negotiate")
+                && connections.Count(context.User.UserId()) >= options.Value.ConnectionsPerUser)
+            {
+                context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                context.Response.Headers.RetryAfter = "1";
+                await context.Response.WriteAsJsonAsync(new Infrastructure.DetailBody(
+                    $"Too many connections: at most {options.Value.ConnectionsPerUser} per user."));
+                return;
+            }
+
+            await next(context);
+        });
     }
 
     public static IEndpointRouteBuilder MapChatHub(this IEndpointRouteBuilder app)
