@@ -54,8 +54,9 @@ internal static class RealTimeBenchmark
         var idleTokens = users[(2 * options.Chats)..].Select(u => u.Access).ToList();
         await using var idle = new IdleConnections();
         Progress("Warming up...");
-        await active.RunAsync("warm-up", options.Rate, TimeSpan.FromSeconds(5));
-        await active.RunAsync("warm-up", 0, TimeSpan.FromSeconds(3));
+        // Long enough for the JIT and the pools on both sides: the first row would otherwise measure start-up.
+        await active.RunAsync("warm-up", options.Rate, TimeSpan.FromSeconds(10));
+        await active.RunAsync("warm-up", 0, TimeSpan.FromSeconds(5));
 
         var rows = new List<string>();
         foreach (var receivers in new[] { 0 }.Concat(options.Receivers))
