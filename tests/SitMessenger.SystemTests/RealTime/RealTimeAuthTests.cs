@@ -53,4 +53,23 @@ public sealed class RealTimeAuthTests(SitMessengerAppFixture fixture)
             }
         }
     }
+
+    [Fact]
+    public async Task The_openapi_document_describes_the_hub_its_methods_and_events_and_the_idempotency_key()
+    {
+        var schema = await _api.GetAsync("/api/schema/v1.json");
+        ApiAssert.Status(System.Net.HttpStatusCode.OK, schema);
+        var hub = schema.Body.GetProperty("paths").GetProperty("/hubs/chat").GetProperty("get").GetProperty("description").GetString()!;
+        foreach (var name in new[] { "Send(", "Typing(", "MarkRead(", "CatchUp(", "- message {", "- typing {", "- read {", "- chat {" })
+        {
+            Assert.Contains(name, hub, StringComparison.Ordinal);
+        }
+
+        var paths = schema.Body.GetProperty("paths");
+        var parameters = paths.TryGetProperty("/api/v1/chat/{id}/messages", out var messages) && messages.TryGetProperty("post", out var post)
+            && post.TryGetProperty("parameters", out var found) ? found : default;
+        Assert.True(parameters.ValueKind == System.Text.Json.JsonValueKind.Array, $"no POST messages parameters in {paths}");
+        Assert.Contains(parameters.EnumerateArray(), p => p.GetProperty("name").GetString() == "Idempotency-Key");
+        Assert.True(schema.Body.GetProperty("paths").TryGetProperty("/api/v1/chat/{id}/read", out _), "no read route in the document");
+    }
 }
