@@ -42,7 +42,7 @@ internal static class RealTimeBenchmark
 
         Progress($"Registering {(2 * options.Chats) + options.IdleUsers} users...");
         var users = new BenchUser[(2 * options.Chats) + options.IdleUsers];
-        await Parallel.ForEachAsync(Enumerable.Range(0, users.Length), new ParallelOptions { MaxDegreeOfParallelism = 8 },
+        await Parallel.ForEachAsync(Enumerable.Range(0, users.Length), new ParallelOptions { MaxDegreeOfParallelism = 4 },
             async (i, _) => users[i] = await RegisterAsync(http, i));
 
         await using var active = new ActiveChats();
@@ -126,10 +126,29 @@ internal static class RealTimeBenchmark
 
     private static async Task<BenchUser> RegisterAsync(HttpClient http, int index)
     {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await TryRegisterAsync(http, index);
+            }
+            catch (HttpRequestException e) when (attempt < 3)
+            {
+                Progress($"registering user {index} failed ({e.Message}); trying again");
+            }
+        }
+    }
+
+    private static async Task<BenchUser> TryRegisterAsync(HttpClient http, int index)
+    {
         var username = $"rtbench_{index}_{Guid.NewGuid():N}"[..30];
         var password = "Lantern-" + Guid.NewGuid().ToString("N")[..12] + "-Quay";
         using var registered = await http.PostAsJsonAsync("/api/auth/users/", new { username, password });
-        registered.EnsureSuccessStatusCode();
+        if (!registered.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"{(int)registered.StatusCode}: {await registered.Content.ReadAsStringAsync()}");
+        }
+
         var id = (await registered.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
         using var login = await http.PostAsJsonAsync("/api/auth/jwt/create/", new { username, password });
         login.EnsureSuccessStatusCode();

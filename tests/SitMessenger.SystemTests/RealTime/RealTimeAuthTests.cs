@@ -22,6 +22,26 @@ public sealed class RealTimeAuthTests(SitMessengerAppFixture fixture)
     }
 
     [Fact]
+    public async Task A_client_that_negotiates_first_lands_on_the_replica_that_answered_the_negotiate()
+    {
+        // Without affinity about half of these would open their WebSocket on the other replica, which knows no such connection.
+        var user = (await RealTimeSetup.UsersAsync(_api))[1];
+        for (var i = 0; i < 12; i++)
+        {
+            await using var connection = new HubConnectionBuilder()
+                .WithUrl(new Uri(RealTimeSetup.Gateway(fixture), "/hubs/chat"), options =>
+                {
+                    options.AccessTokenProvider = () => Task.FromResult<string?>(user.Access);
+                    options.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
+                })
+                .Build();
+            using var timeout = new CancellationTokenSource(ChatHubClient.EventWait);
+            await connection.StartAsync(timeout.Token);
+            Assert.Equal(HubConnectionState.Connected, connection.State);
+        }
+    }
+
+    [Fact]
     public async Task The_hub_refuses_missing_expired_and_forged_tokens()
     {
         var user = (await RealTimeSetup.UsersAsync(_api))[0];
