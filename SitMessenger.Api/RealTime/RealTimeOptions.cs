@@ -33,7 +33,7 @@ internal sealed class RealTimeOptions
     /// replica, or still being published here) has not gone out yet. Past it the event goes anyway: clients fill a
     /// gap with CatchUp.
     /// </summary>
-    public TimeSpan OrderWait { get; set; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan OrderWait { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Whether <c>message</c> events carry the text. The Redis backplane passes events through Redis pub/sub (in
