@@ -28,7 +28,8 @@ public sealed class RealTimeCatchUpTests(SitMessengerAppFixture fixture)
             for (var n = 0; n < PerSender; n++)
             {
                 ApiAssert.Status(HttpStatusCode.Created, await _api.PostMessageAsync(alice, chatId.ToString(), $"s{s} n{n}"));
-                await Task.Delay(10);
+                // About 2 s of sending in all, whatever the machine's speed: long enough for several drops.
+                await Task.Delay(50);
             }
         })));
 
@@ -36,10 +37,10 @@ public sealed class RealTimeCatchUpTests(SitMessengerAppFixture fixture)
         var drops = 0;
         while (!sending.IsCompleted)
         {
-            await Task.Delay(Random.Shared.Next(50, 250));
+            await Task.Delay(Random.Shared.Next(30, 150));
             await follower.DropAsync();
             drops++;
-            await Task.Delay(Random.Shared.Next(50, 250));
+            await Task.Delay(Random.Shared.Next(30, 150));
             await follower.ReconnectAsync();
         }
 
