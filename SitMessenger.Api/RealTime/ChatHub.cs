@@ -52,6 +52,7 @@ internal sealed partial class ChatHub(
         }
 
         LogConnected(logger, user, Context.ConnectionId);
+        await Clients.Caller.SendAsync(ChatEventNames.Ready, new ReadyEvent(user), Context.ConnectionAborted);
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)

@@ -9,7 +9,15 @@ internal static class ChatEventNames
     public const string Typing = "typing";
     public const string Read = "read";
     public const string Chat = "chat";
+
+    /// <summary>
+    /// Sent to a new connection once it is in place: from then on it hears every event of its user's chats. (The
+    /// SignalR handshake completes a moment before that, so events between the two would be missed.)
+    /// </summary>
+    public const string Ready = "ready";
 }
+
+internal sealed record ReadyEvent(Guid UserId);
 
 /// <summary>
 /// A stored message, pushed to every member once. <c>message</c> is null when the server keeps text out of its

@@ -26,6 +26,7 @@ internal sealed class ChatHubDocumentTransformer : IOpenApiDocumentTransformer
         - typing {chat_id, user, user_id, expires_in_ms}
         - read {chat_id, user, user_id, seq}
         - chat {chat_id, kind: added | removed | deleted, last_seq}
+        - ready {user_id}: sent first, once the connection hears every event (catch up after it)
 
         After a reconnect call CatchUp from the last seq seen per chat; a message event whose seq is more than one past
         the last seen also means "catch up first".

@@ -60,8 +60,11 @@ internal sealed class ActiveChats : IAsyncDisposable
         var senderConnection = Connection(gateway, sender.Access);
         var receiverConnection = Connection(gateway, receiver.Access);
         receiverConnection.On<BenchMessage>("message", Received);
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        receiverConnection.On<JsonElement>("ready", _ => ready.TrySetResult());
         await senderConnection.StartAsync();
         await receiverConnection.StartAsync();
+        await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
         _chats.Add((chatId, senderConnection, receiverConnection));
     }
 

@@ -87,7 +87,11 @@ internal static class Program
             Hub.On<JsonElement>("typing", t => Say($"{t.GetProperty("user")} is typing..."));
             Hub.On<JsonElement>("read", r => Say($"{r.GetProperty("user")} has read up to #{r.GetProperty("seq")}"));
             Hub.On<JsonElement>("chat", c => Say($"chat {c.GetProperty("chat_id")}: {c.GetProperty("kind")}"));
+            // "ready" says the connection hears every event from now on (the handshake completes a moment earlier).
+            var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Hub.On<JsonElement>("ready", _ => ready.TrySetResult());
             await Hub.StartAsync();
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(15));
             Say("connected");
         }
 

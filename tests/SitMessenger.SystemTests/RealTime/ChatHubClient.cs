@@ -35,6 +35,7 @@ public sealed class ChatHubClient : IAsyncDisposable
     private readonly List<HubTyping> _typing = [];
     private readonly List<HubRead> _reads = [];
     private readonly List<HubChat> _chats = [];
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private ChatHubClient(HubConnection connection)
     {
@@ -43,6 +44,7 @@ public sealed class ChatHubClient : IAsyncDisposable
         connection.On<HubTyping>("typing", t => Record(_typing, t));
         connection.On<HubRead>("read", r => Record(_reads, r));
         connection.On<HubChat>("chat", c => Record(_chats, c));
+        connection.On<JsonElement>("ready", _ => _ready.TrySetResult());
     }
 
     public HubConnection Connection { get; }
@@ -74,6 +76,8 @@ public sealed class ChatHubClient : IAsyncDisposable
         var client = new ChatHubClient(Build(server, access, tokenInQuery));
         using var timeout = new CancellationTokenSource(EventWait);
         await client.Connection.StartAsync(timeout.Token);
+        // Only after "ready" does the connection hear every event of its user's chats.
+        await client._ready.Task.WaitAsync(timeout.Token);
         return client;
     }
 
