@@ -84,6 +84,7 @@ builder.AddService<Projects.SitMessenger_Gateway>("gateway", port: options.Gatew
 builder.WithDashboardHostFiltering(options);
 builder.WithServiceOverrides()
     .RestartCrashedServices()
+    .WithPromptReadiness()
     .ReportStartupProgress();
 state?.ProvideSecrets(builder);
 

@@ -42,10 +42,12 @@ internal sealed record LauncherScript(string Binary, IReadOnlyList<string> Argum
             {command} &
             child=$!
             [ -n "$stop" ] && kill -{StopSignal} "$child" 2>/dev/null
-            status=0
-            # wait returns early when a trapped signal arrives; keep waiting until the server has really exited.
-            while kill -0 "$child" 2>/dev/null; do wait "$child"; status=$?; done
-            exit "$status"
+            # wait returns early (128 + the signal) when a trapped signal arrives; keep waiting until the server has
+            # really exited. The shell may reap it in between, so its status is asked for once more at the end: wait
+            # on a child that has ended answers its exit status however often it is asked.
+            while kill -0 "$child" 2>/dev/null; do wait "$child"; done
+            wait "$child"
+            exit $?
 
             """;
     }

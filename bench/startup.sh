@@ -48,6 +48,17 @@ run_processes() {
   done
 }
 
+# CPU seconds the run has used so far: each live process's own and its ended, reaped children's (utime, stime,
+# cutime, cstime). Unlike the wall clock it hardly moves when other work shares the cores, so two runs on a busy machine
+# can still be compared.
+cpu_seconds() {
+  local ticks=0 pid
+  for pid in $(run_processes "$1" | awk '{print $1}'); do
+    ticks=$((ticks + $(awk '{ s = $0; sub(/.*\) /, "", s); split(s, f, " "); print f[12] + f[13] + f[14] + f[15] }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / hz }'
+}
+
 memory_table() {
   local root=$1 everything=0
   printf "\n%-14s %10s\n" "part" "RSS (MiB)"
@@ -87,10 +98,11 @@ run_once() {
     dotnet run --project SitMessenger.AppHost --no-launch-profile -- \
       --state-dir "$state/folder" --gateway-port "$gateway_port" --gateway-https-port 0 >"$log" 2>&1 &
   pid=$!
-  local answered=""
+  local answered="" cpu="" load_before
+  load_before=$(cut -d' ' -f1 /proc/loadavg)
   for _ in $(seq 1 1200); do
     code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$gateway_port/api/v1/ping/?id=1" || true)
-    if [ "$code" = 200 ] || [ "$code" = 401 ]; then answered=$(since "$started"); break; fi
+    if [ "$code" = 200 ] || [ "$code" = 401 ]; then answered=$(since "$started"); cpu=$(cpu_seconds "$pid"); break; fi
     if ! kill -0 "$pid" 2>/dev/null; then echo "AppHost exited during start-up:"; cat "$log"; exit 1; fi
     sleep 0.1
   done
@@ -109,6 +121,8 @@ run_once() {
     at=$(up_at "$resource" "$log"); servers=$(awk -v a="$servers" -v b="${at:-0}" 'BEGIN { print (b > a ? b : a) }')
   done
   printf "%-5s %-36s %6s s\n" "$label" "command to the Gateway answering" "$answered"
+  printf "      %-36s %6s s\n" "CPU used by the run until then" "$cpu"
+  printf "      %-36s %6s\n" "load average before / after" "$load_before / $(cut -d' ' -f1 /proc/loadavg)"
   printf "      %-36s %6s s\n" "build check + AppHost start" \
     "$(awk -v a="$answered" -v b="${apphost_seconds:-0}" 'BEGIN { printf "%.1f", a - b }')"
   printf "      %-36s %6s s\n" "DCP up (first resource starting)" "${first_line:-?}"

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Caching.Memory;
-using Npgsql;
+using SitMessenger.Chat.Accounts;
 
 namespace SitMessenger.Api.Accounts;
 
@@ -8,7 +8,7 @@ namespace SitMessenger.Api.Accounts;
 /// user once seen stays known: only hits are cached (briefly, in the shared bounded cache), and an unknown id costs
 /// one indexed lookup each time rather than being remembered for whoever mints such tokens.
 /// </summary>
-internal sealed class KnownUsers(NpgsqlDataSource database, IMemoryCache cache)
+internal sealed class KnownUsers(UserStore users, IMemoryCache cache)
 {
     private static readonly TimeSpan Remembered = TimeSpan.FromMinutes(10);
 
@@ -20,9 +20,7 @@ internal sealed class KnownUsers(NpgsqlDataSource database, IMemoryCache cache)
             return true;
         }
 
-        await using var command = database.CreateCommand("SELECT 1 FROM users WHERE id = @id");
-        command.Parameters.AddWithValue("id", userId);
-        if (await command.ExecuteScalarAsync(cancellationToken) is null)
+        if (!await users.ExistsAsync(userId, cancellationToken))
         {
             return false;
         }

@@ -2,6 +2,7 @@ using System.Globalization;
 using SitMessenger.Api.Accounts;
 using SitMessenger.Api.Auth;
 using SitMessenger.Api.Infrastructure;
+using SitMessenger.Chat.Accounts;
 
 namespace SitMessenger.Api.Apis;
 
@@ -27,7 +28,7 @@ internal static class AuthApi
     }
 
     private static async Task<Results<Created<AccountResponse>, BadRequest<Dictionary<string, string[]>>, JsonHttpResult<DetailBody>>> RegisterAsync(
-        RegisterRequest? body, HttpContext http, UserStore users, LoginThrottle throttle, CancellationToken cancellationToken)
+        RegisterRequest? body, HttpContext http, AccountPasswords users, LoginThrottle throttle, CancellationToken cancellationToken)
     {
         if (await throttle.CheckAttemptAsync(ClientAddress(http), username: null) is { } wait)
         {
@@ -81,7 +82,7 @@ internal static class AuthApi
     }
 
     private static async Task<Results<Ok<TokenPairResponse>, BadRequest<Dictionary<string, string[]>>, JsonHttpResult<DetailBody>>> LoginAsync(
-        LoginRequest? body, HttpContext http, UserStore users, RefreshTokenStore refreshTokens, LoginThrottle throttle,
+        LoginRequest? body, HttpContext http, AccountPasswords users, RefreshTokenStore refreshTokens, LoginThrottle throttle,
         ApiTelemetry telemetry, CancellationToken cancellationToken)
     {
         var errors = new FieldErrors();

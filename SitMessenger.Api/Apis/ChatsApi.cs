@@ -6,6 +6,7 @@ using SitMessenger.Api.Auth;
 using SitMessenger.Api.Chats;
 using SitMessenger.Api.Infrastructure;
 using SitMessenger.Api.RealTime;
+using SitMessenger.Chat.Accounts;
 using SitMessenger.Chat.Messages;
 
 namespace SitMessenger.Api.Apis;
@@ -129,7 +130,7 @@ internal static class ChatsApi
             DrfErrors.Detail($"Request was throttled. Expected available in {seconds} seconds."), statusCode: StatusCodes.Status429TooManyRequests);
     }
 
-    private static async Task<Results<Ok<ChatDetailResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>>> GetChatAsync(
+    private static async Task<Results<ChatDetailResult, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>>> GetChatAsync(
         string id, int? limit, HttpContext http, ChatStore store, ChatMessageService messages, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var chatId))
@@ -143,10 +144,10 @@ internal static class ChatsApi
         }
 
         var detail = await DetailAsync(chatId, http.User.UserId(), limit ?? DefaultWindow, store, messages, cancellationToken);
-        return detail is null ? DrfErrors.NotFound() : TypedResults.Ok(detail);
+        return detail is null ? DrfErrors.NotFound() : new ChatDetailResult(detail);
     }
 
-    private static async Task<Results<Ok<ChatDetailResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>, BadRequest<string[]>, BadRequest<DetailBody>>> PatchChatAsync(
+    private static async Task<Results<ChatDetailResult, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>, BadRequest<string[]>, BadRequest<DetailBody>>> PatchChatAsync(
         string id, PatchChatRequest? body, HttpContext http, ChatStore store, ChatMessageService messages, SentChatAnswer answer, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var chatId))
@@ -188,20 +189,21 @@ internal static class ChatsApi
 
         MarkReplayed(http, sent);
         // Committed: from here on the answer is a success, however much of the chat can still be read.
-        return TypedResults.Ok(await answer.ComposeAsync(
-            chatId, caller, sent, ct => DetailAfterSendAsync(sent, caller, messages, ct), cancellationToken));
+        return new ChatDetailResult(await answer.ComposeAsync(
+            chatId, caller, sent, ct => DetailAfterSendAsync(sent, caller, store, messages, ct), cancellationToken));
     }
 
     /// <summary>The chat as GET shows it, as the send left it: its members and messages up to the one just sent.</summary>
     private static async Task<ChatDetailResponse?> DetailAfterSendAsync(
-        SendReceipt sent, UserSummary caller, ChatMessageService messages, CancellationToken cancellationToken)
+        SendReceipt sent, UserSummary caller, ChatStore store, ChatMessageService messages, CancellationToken cancellationToken)
     {
+        var members = sent.Members ?? await store.MembersAsync(sent.ChatId, cancellationToken);
         var window = await messages.ReadUpToAsync(sent, caller.Id, DefaultWindow, cancellationToken);
         return new ChatDetailResponse(
             sent.ChatId,
             sent.ChatCreated,
             sent.Message.Datetime,
-            sent.Members is { } members ? [.. members.Select(m => new UserSummary(m.Id, m.Username))] : [caller],
+            [.. members.Select(m => new UserSummary(m.Id, m.Username))],
             new MessageListResponse([.. window.Flushed.Select(MessageResponse.From)]),
             new MessageListResponse([.. window.Pending.Select(MessageResponse.From)]));
     }
@@ -344,7 +346,16 @@ internal sealed record MessageListResponse(IReadOnlyList<MessageResponse> Messag
 
 internal sealed record MessageResponse(DateTime Datetime, string User, string Message)
 {
-    public static MessageResponse From(SentMessage m) => new(m.Datetime, m.User, m.Message);
+    /// <summary>The stored message this shows, when there is one: its JSON is encoded once (<see cref="ChatDetailResult"/>).</summary>
+    internal SentMessage? Source { get; private init; }
+
+    public static MessageResponse From(SentMessage m) => new(m.Datetime, m.User, m.Message) { Source = m };
+
+    // What the answer says, not where it came from.
+    public bool Equals(MessageResponse? other) =>
+        other is not null && Datetime == other.Datetime && User == other.User && Message == other.Message;
+
+    public override int GetHashCode() => HashCode.Combine(Datetime, User, Message);
 }
 
 internal sealed record MessageWithSeqResponse(long Seq, DateTime Datetime, string User, string Message)

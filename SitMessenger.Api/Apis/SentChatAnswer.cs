@@ -1,5 +1,5 @@
-using SitMessenger.Api.Accounts;
 using SitMessenger.Api.Chats;
+using SitMessenger.Chat.Accounts;
 
 namespace SitMessenger.Api.Apis;
 

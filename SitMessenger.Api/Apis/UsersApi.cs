@@ -1,6 +1,7 @@
 using SitMessenger.Api.Accounts;
 using SitMessenger.Api.Auth;
 using SitMessenger.Api.Infrastructure;
+using SitMessenger.Chat.Accounts;
 
 namespace SitMessenger.Api.Apis;
 

@@ -25,6 +25,7 @@ internal sealed class ChatMessageService(
     PendingMessageCache cache,
     SegmentReader segments,
     RecentMessages recent,
+    KnownChatMembers knownMembers,
     ChatFlushRequests flushRequests,
     ChatMessageCipher cipher,
     ChatEventPublisher events,
@@ -60,7 +61,8 @@ internal sealed class ChatMessageService(
     /// <summary>
     /// Null when the chat is not the sender's (or does not exist). Returns only once the message is durable, and then
     /// pushes it to every member. With a client message id the sender used in this chat before, stores nothing and
-    /// answers the first send's message (<see cref="SendReceipt.Repeated"/>).
+    /// answers the first send's message (<see cref="SendReceipt.Repeated"/>). The chat's members come with the
+    /// receipt: those held for its current member-list version, else read in the same round trip as the insert.
     /// </summary>
     public async Task<SendReceipt?> SendAsync(
         Guid chatId, Guid senderId, string senderName, string text, CancellationToken cancellationToken, string? clientMessageId = null)
@@ -84,7 +86,8 @@ internal sealed class ChatMessageService(
         var now = TruncateToMicroseconds(time.GetUtcNow().UtcDateTime);
         var ciphertext = cipher.Encrypt(dataKey, new ChatMessage(now, senderName, text));
         // Membership is checked again inside the insert: a cached key proves nothing about who may write.
-        var appended = await store.AppendAsync(chatId, senderId, now, ciphertext, cancellationToken, clientMessageId);
+        var appended = await store.AppendAsync(
+            chatId, senderId, now, ciphertext, cancellationToken, knownMembers.VersionHeld(chatId), clientMessageId);
         if (appended is null)
         {
             return null;
@@ -95,13 +98,16 @@ internal sealed class ChatMessageService(
             return await FirstSendAsync(chatId, senderId, appended.Seq, cancellationToken);
         }
 
+        // Rarely (the list held was evicted during the send) the statement read none: read them, the event needs them.
+        var members = knownMembers.After(chatId, appended) ?? await store.MembersAsync(chatId, cancellationToken);
+
         var sent = new SentMessage(appended.Seq, now, senderName, text);
         cache.Add(chatId, new EncryptedMessage(appended.Seq, ciphertext));
         recent.AddIfNext(chatId, sent);
         flushRequests.Request(chatId);
         telemetry.MessagesSent.Add(1);
-        events.MessageStored(chatId, sent, senderId, [.. appended.Members!.Select(m => m.Id)]);
-        return new SendReceipt(chatId, sent, appended.ChatCreated, appended.FlushedSeq, appended.Members, dataKey);
+        events.MessageStored(chatId, sent, senderId, [.. members.Select(m => m.Id)]);
+        return new SendReceipt(chatId, sent, appended.ChatCreated, appended.FlushedSeq, members, dataKey);
     }
 
     /// <summary>A repeated send's answer: the message the first send stored, read back, and the chat as it is now.</summary>
@@ -152,6 +158,7 @@ internal sealed class ChatMessageService(
         {
             cache.Forget(chatId);
             recent.Forget(chatId);
+            knownMembers.Forget(chatId);
             cipher.Forget(chatId);
             events.MemberLeft(chatId, userId, null, []);
         }

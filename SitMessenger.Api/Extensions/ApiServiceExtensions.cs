@@ -9,6 +9,7 @@ using SitMessenger.Api.Apis;
 using SitMessenger.Api.Auth;
 using SitMessenger.Api.Chats;
 using SitMessenger.Api.Infrastructure;
+using SitMessenger.Chat.Accounts;
 using SitMessenger.Chat.Crypto;
 using SitMessenger.Chat.Messages;
 using SitMessenger.Chat.Messaging;
@@ -23,17 +24,22 @@ internal static class ApiServiceExtensions
 
     public const string CorsPolicy = "sit-web-client";
 
+    /// <summary>How the Api's answers are written (and its request bodies read).</summary>
+    public static void ConfigureJson(JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+
+        // The web client reads Django's field names: access, message_data, cache_messages, new_message...
+        options.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+        options.DictionaryKeyPolicy = null;
+    }
+
     public static WebApplicationBuilder AddSitMessengerApi(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
         builder.AddRequestBodyLimit(MaxRequestBodyBytes);
 
-        services.ConfigureHttpJsonOptions(json =>
-        {
-            // The web client reads Django's field names: access, message_data, cache_messages, new_message...
-            json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
-            json.SerializerOptions.DictionaryKeyPolicy = null;
-        });
+        services.ConfigureHttpJsonOptions(json => ConfigureJson(json.SerializerOptions));
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddExceptionHandler<DrfExceptionHandler>();
         services.AddProblemDetails();
@@ -50,6 +56,7 @@ internal static class ApiServiceExtensions
         services.AddSingleton<LoginThrottle>();
         services.AddSingleton<IPasswordHasher<UserAccount>, DjangoCompatiblePasswordHasher>();
         services.AddSingleton<UserStore>();
+        services.AddSingleton<AccountPasswords>();
         services.AddSingleton<KnownUsers>();
         services.AddSingleton<BlockStore>();
         services.AddSingleton<ChatStore>();
@@ -64,6 +71,7 @@ internal static class ApiServiceExtensions
                 "RecentMessages: MessagesPerChat, CharactersPerChat, Chats and Idle must be positive")
             .ValidateOnStart();
         services.AddSingleton<RecentMessages>();
+        services.AddSingleton<KnownChatMembers>();
         services.AddSingleton<ChatMessageService>();
         services.AddSingleton<SentChatAnswer>();
         services.AddSingleton<SegmentReader>();

@@ -23,6 +23,12 @@ internal sealed class AppHostOptions
     /// </summary>
     public bool UseContainers { get; set; }
 
+    /// <summary>
+    /// Run the services from the assembly the build produced (<c>dotnet exec</c>); false goes back to Aspire's default,
+    /// <c>dotnet run --no-build</c> per service (an MSBuild evaluation at every start, and a wrapper process each).
+    /// </summary>
+    public bool RunServicesFromBuildOutput { get; set; } = true;
+
     /// <summary>Host names the dashboard answers to (ASP.NET Core's AllowedHosts, ';'-separated); any other gets 400.</summary>
     public string DashboardAllowedHosts { get; set; } = "localhost;127.0.0.1;[::1]";
 

@@ -16,6 +16,7 @@ internal static class ServiceResourceExtensions
         where TProject : IProjectMetadata, new()
     {
         var service = builder.AddProject<TProject>(name, launchProfileName: null)
+            .RunFromBuildOutput()
             // The services decide themselves whom they believe X-Forwarded-* from (the Gateway only); Aspire would
             // otherwise tell ASP.NET Core to believe any sender.
             .DisableForwardedHeaders()
@@ -39,7 +40,7 @@ internal static class ServiceResourceExtensions
     /// <summary>A one-shot service (the schema migrator): no endpoint, runs to completion, not restarted.</summary>
     public static IResourceBuilder<ProjectResource> AddJob<TProject>(this IDistributedApplicationBuilder builder, string name)
         where TProject : IProjectMetadata, new() =>
-        builder.AddProject<TProject>(name, launchProfileName: null).WithServiceEnvironment(builder).WithTelemetryOnlyToADashboard();
+        builder.AddProject<TProject>(name, launchProfileName: null).RunFromBuildOutput().WithServiceEnvironment(builder).WithTelemetryOnlyToADashboard();
 
     /// <summary>
     /// Aspire points every project at the dashboard's OTLP address even when no dashboard runs (tests, <c>--AppHost:…</c>

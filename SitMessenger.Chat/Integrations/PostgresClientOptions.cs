@@ -13,13 +13,33 @@ public sealed class PostgresClientOptions
     /// <summary>Seconds between probes of an idle pooled connection, unless the connection string sets its own.</summary>
     public const int DefaultKeepAliveSeconds = 5;
 
-    private static readonly int NpgsqlDefaultMaxPoolSize = new NpgsqlConnectionStringBuilder().MaxPoolSize;
+    /// <summary>
+    /// Statements each pooled connection keeps prepared, unless the connection string sets its own. A send is one
+    /// statement whose parse and plan cost PostgreSQL about as much CPU as running it; prepared once per connection,
+    /// the server's share of a send halves (pgbench on the send statement: 0.47 ms of server CPU unprepared, 0.24 ms prepared).
+    /// </summary>
+    public const int DefaultMaxAutoPrepare = 64;
+
+    /// <summary>Uses of a statement on one connection before it is prepared: the hot ones soon, one-offs never.</summary>
+    public const int DefaultAutoPrepareMinUsages = 2;
+
+    private static readonly NpgsqlConnectionStringBuilder NpgsqlDefaults = new();
+
+    private static readonly int NpgsqlDefaultMaxPoolSize = NpgsqlDefaults.MaxPoolSize;
 
     /// <summary>
     /// This process's pool size, over the connection string's. Unset: the connection string's if it names one,
     /// else <see cref="DefaultMaxPoolSize"/>.
     /// </summary>
     public int? MaxPoolSize { get; set; }
+
+    /// <summary>
+    /// Whether a connection going back to the pool has its session reset (Npgsql's default: CLOSE ALL, UNLISTEN *,
+    /// pg_advisory_unlock_all() and DISCARD ahead of its next statement). A process that never leaves session state behind
+    /// (no session advisory locks, LISTEN, temporary tables or SET) can skip that work on every request; an open
+    /// transaction is rolled back either way.
+    /// </summary>
+    public bool ResetSessionOnReturn { get; set; } = true;
 
     /// <summary>Every problem with these options, empty when they are usable.</summary>
     public IReadOnlyList<string> Validate() =>
@@ -37,6 +57,20 @@ public sealed class PostgresClientOptions
             // Idle pooled connections are probed, so after a PostgreSQL restart the dead ones leave the pool within
             // seconds instead of each failing the next request that draws it.
             connection.KeepAlive = DefaultKeepAliveSeconds;
+        }
+
+        if (!ResetSessionOnReturn)
+        {
+            connection.NoResetOnClose = true;
+        }
+
+        if (connection.MaxAutoPrepare == NpgsqlDefaults.MaxAutoPrepare)
+        {
+            connection.MaxAutoPrepare = DefaultMaxAutoPrepare;
+            if (connection.AutoPrepareMinUsages == NpgsqlDefaults.AutoPrepareMinUsages)
+            {
+                connection.AutoPrepareMinUsages = DefaultAutoPrepareMinUsages;
+            }
         }
 
         // Npgsql's default of 100 connections per process oversubscribes the server once a few processes (Api

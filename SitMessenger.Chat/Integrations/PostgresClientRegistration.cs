@@ -10,13 +10,17 @@ public static class PostgresClientRegistration
     /// The services' one way to register PostgreSQL: Aspire.Npgsql's NpgsqlDataSource from
     /// <c>ConnectionStrings__{connectionName}</c>, with its health check and telemetry, sized by <see cref="PostgresClientOptions"/>.
     /// </summary>
-    public static IHostApplicationBuilder AddPostgresDataSource(this IHostApplicationBuilder builder, string connectionName)
+    /// <param name="configure">The process's own choices, which the configuration section can still override.</param>
+    public static IHostApplicationBuilder AddPostgresDataSource(
+        this IHostApplicationBuilder builder, string connectionName, Action<PostgresClientOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
 
         // Read here, not through IOptions: Aspire builds the data source without a service provider. Checked here, so
         // a bad value stops the process at start-up instead of at its first query.
-        var options = builder.Configuration.GetSection(PostgresClientOptions.SectionName).Get<PostgresClientOptions>() ?? new();
+        var options = new PostgresClientOptions();
+        configure?.Invoke(options);
+        builder.Configuration.GetSection(PostgresClientOptions.SectionName).Bind(options);
         if (options.Validate() is { Count: > 0 } errors)
         {
             throw new OptionsValidationException(PostgresClientOptions.SectionName, typeof(PostgresClientOptions), errors);

@@ -12,11 +12,16 @@ public sealed record ChatListing(Guid Id, DateTime Created, DateTime Updated, Gu
 public sealed record ChatMember(Guid Id, string Username);
 
 /// <summary>
-/// A stored message's sequence number, and its chat as that send left it: when it was created, its flushed mark and
-/// its members (what an answer needs without reading the chat again). <see cref="Repeated"/>: the client message id
-/// was used before; nothing was stored, <see cref="Seq"/> is the first send's, and nothing else is known.
+/// A stored message's sequence number, and its chat as that send left it: when it was created, its flushed mark, the
+/// version of its member list and, when asked for and changed, its members (what an answer needs without reading the
+/// chat again). <see cref="Repeated"/>: the client message id was used before; nothing was stored, <see cref="Seq"/>
+/// is the first send's, and nothing else is known.
 /// </summary>
-public sealed record AppendedMessage(long Seq, DateTime ChatCreated, long FlushedSeq, IReadOnlyList<ChatMember>? Members, bool Repeated = false);
+public sealed record AppendedMessage(
+    long Seq, DateTime ChatCreated, long FlushedSeq, long MembersVersion, IReadOnlyList<ChatMember>? Members, bool Repeated = false);
+
+/// <summary>A chat's members as of a version of its member list (which every change of membership moves).</summary>
+public sealed record ChatMembers(long Version, IReadOnlyList<ChatMember> Members);
 
 /// <summary>A member's read mark after marking a chat read: the mark (never lowered) and the chat's members to tell.</summary>
 public sealed record ReadMark(long ReadSeq, long LastSeq, IReadOnlyList<Guid> Members);

@@ -137,6 +137,9 @@ public sealed partial class ChatStore(NpgsqlDataSource database)
         return members;
     }
 
+    /// <summary>A member-list version no chat has: the members are read with the send.</summary>
+    public const long NoMembersHeld = 0;
+
     /// <summary>
     /// Stores one message durably: the next sequence number and the row in one statement, only if the sender is a
     /// member. Null when not (or the chat is gone). Once this returns, the message survives any crash. The same
@@ -144,14 +147,19 @@ public sealed partial class ChatStore(NpgsqlDataSource database)
     /// marks the message read for its sender, and, with a client message id, records it: a send repeating an id the
     /// sender already used in this chat stores nothing and answers the first one's seq (<see cref="AppendedMessage.Repeated"/>).
     /// </summary>
+    /// <param name="membersVersionHeld">
+    /// The version of the member list the caller already holds (<see cref="NoMembersHeld"/> for none): the members are
+    /// read in the same round trip when the chat's list is at another version. Null: the caller wants no members.
+    /// </param>
     public async Task<AppendedMessage?> AppendAsync(
-        Guid chatId, Guid senderId, DateTime now, byte[] ciphertext, CancellationToken cancellationToken, string? clientMessageId = null)
+        Guid chatId, Guid senderId, DateTime now, byte[] ciphertext, CancellationToken cancellationToken, long? membersVersionHeld = null,
+        string? clientMessageId = null)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await TryAppendAsync(chatId, senderId, now, ciphertext, clientMessageId, cancellationToken);
+                return await TryAppendAsync(chatId, senderId, now, ciphertext, membersVersionHeld, clientMessageId, cancellationToken);
             }
             catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation
                 && e.ConstraintName == "message_idempotency_pkey" && attempt == 1)
@@ -162,7 +170,7 @@ public sealed partial class ChatStore(NpgsqlDataSource database)
     }
 
     private async Task<AppendedMessage?> TryAppendAsync(
-        Guid chatId, Guid senderId, DateTime now, byte[] ciphertext, string? clientMessageId, CancellationToken cancellationToken)
+        Guid chatId, Guid senderId, DateTime now, byte[] ciphertext, long? membersVersionHeld, string? clientMessageId, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand(Append);
         command.Parameters.AddWithValue("chat", chatId);
@@ -170,6 +178,7 @@ public sealed partial class ChatStore(NpgsqlDataSource database)
         command.Parameters.AddWithValue("now", now);
         command.Parameters.Add(new NpgsqlParameter("ciphertext", NpgsqlDbType.Bytea) { Value = ciphertext });
         command.Parameters.Add(new NpgsqlParameter("key", NpgsqlDbType.Text) { Value = (object?)clientMessageId ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("members_version", NpgsqlDbType.Bigint) { Value = (object?)membersVersionHeld ?? DBNull.Value });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
@@ -178,12 +187,18 @@ public sealed partial class ChatStore(NpgsqlDataSource database)
 
         if (reader.GetBoolean(1))
         {
-            return new AppendedMessage(reader.GetInt64(0), default, 0, null, Repeated: true);
+            return new AppendedMessage(reader.GetInt64(0), default, 0, 0, null, Repeated: true);
         }
 
-        var ids = reader.GetFieldValue<Guid[]>(4);
-        var names = reader.GetFieldValue<string[]>(5);
-        return new AppendedMessage(reader.GetInt64(0), reader.GetDateTime(2), reader.GetInt64(3), [.. ids.Select((id, i) => new ChatMember(id, names[i]))]);
+        IReadOnlyList<ChatMember>? members = null;
+        if (!reader.IsDBNull(5))
+        {
+            var ids = reader.GetFieldValue<Guid[]>(5);
+            var names = reader.GetFieldValue<string[]>(6);
+            members = [.. ids.Select((id, i) => new ChatMember(id, names[i]))];
+        }
+
+        return new AppendedMessage(reader.GetInt64(0), reader.GetDateTime(2), reader.GetInt64(3), reader.GetInt64(4), members);
     }
 
     // The sequence number, the row, the sender's read mark, the client message id and the chat's state after it, in
@@ -197,7 +212,7 @@ public sealed partial class ChatStore(NpgsqlDataSource database)
             UPDATE chats SET last_seq = last_seq + 1, updated = @now
             WHERE id = @chat AND NOT EXISTS (SELECT 1 FROM prior)
                 AND EXISTS (SELECT 1 FROM chat_members WHERE chat_id = @chat AND user_id = @user)
-            RETURNING last_seq, created, flushed_seq),
+            RETURNING last_seq, created, flushed_seq, members_version),
         stored AS (
             INSERT INTO pending_messages (chat_id, seq, created, ciphertext)
             SELECT @chat, last_seq, @now, @ciphertext FROM next
@@ -208,12 +223,14 @@ public sealed partial class ChatStore(NpgsqlDataSource database)
         marked AS (
             INSERT INTO chat_read_state (chat_id, user_id, read_seq) SELECT @chat, @user, last_seq FROM next
             ON CONFLICT (chat_id, user_id) DO UPDATE SET read_seq = GREATEST(chat_read_state.read_seq, EXCLUDED.read_seq))
-        SELECT s.seq, false, n.created, n.flushed_seq, m.ids, m.names
+        SELECT s.seq, false, n.created, n.flushed_seq, n.members_version, m.ids, m.names
         FROM stored s CROSS JOIN next n CROSS JOIN LATERAL (
+            -- Aggregated only when the caller's version is not the chat's: an unchanged list costs the send nothing.
             SELECT array_agg(u.id ORDER BY u.username) AS ids, array_agg(u.username ORDER BY u.username) AS names
-            FROM chat_members cm JOIN users u ON u.id = cm.user_id WHERE cm.chat_id = @chat) m
+            FROM chat_members cm JOIN users u ON u.id = cm.user_id
+            WHERE cm.chat_id = @chat AND @members_version IS NOT NULL AND n.members_version <> @members_version) m
         UNION ALL
-        SELECT p.seq, true, NULL, NULL, NULL, NULL
+        SELECT p.seq, true, NULL, NULL, NULL, NULL, NULL
         FROM prior p WHERE EXISTS (SELECT 1 FROM chat_members WHERE chat_id = @chat AND user_id = @user)
         """;
 

@@ -46,7 +46,7 @@ internal static partial class DjangoImportCommand
         builder.Services.AddMemoryCache(cache => cache.SizeLimit = 1024);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ChatMessageCipher>();
-        builder.Services.AddSingleton<ImportedAccounts>();
+        builder.Services.AddSingleton<UserStore>();
         builder.Services.AddSingleton<ChatStore>();
         using var host = builder.Build();
         var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(DjangoImportCommand));
@@ -91,7 +91,7 @@ internal static partial class DjangoImportCommand
                 new DjangoSource(sourceDatabase),
                 cache,
                 host.Services.GetRequiredService<NpgsqlDataSource>(),
-                host.Services.GetRequiredService<ImportedAccounts>(),
+                host.Services.GetRequiredService<UserStore>(),
                 host.Services.GetRequiredService<ChatStore>(),
                 host.Services.GetRequiredService<ChatMessageCipher>(),
                 report,

@@ -32,7 +32,7 @@ internal sealed partial class DjangoImporter(
     DjangoSource source,
     DjangoCache? cache,
     NpgsqlDataSource target,
-    ImportedAccounts accounts,
+    UserStore accounts,
     ChatStore chats,
     ChatMessageCipher cipher,
     ImportReport report,
@@ -115,7 +115,7 @@ internal sealed partial class DjangoImporter(
             imported.Add(new ImportedAccount(user.Id, user.Username, user.Email, hash, user.DateJoined, kept));
         }
 
-        var check = await accounts.CheckAsync(imported, cancellationToken);
+        var check = await accounts.CheckImportedAsync(imported, cancellationToken);
         if (check.Clashes.Count > 0)
         {
             report.Clashes(check.Clashes);
@@ -127,7 +127,7 @@ internal sealed partial class DjangoImporter(
             return new AccountPhase(users.Count, users.Count - check.AlreadyThere, check.AlreadyThere, 0, lookAlikes, inactive, unsupported);
         }
 
-        var written = await accounts.WriteAsync(imported, friendships, cancellationToken);
+        var written = await accounts.WriteImportedAsync(imported, friendships, cancellationToken);
         if (written is null)
         {
             report.Error("An account with one of the imported usernames was created while the import ran; nothing was written. Stop the Api's registrations and run again.");

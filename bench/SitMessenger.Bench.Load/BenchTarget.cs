@@ -57,8 +57,8 @@ internal sealed class BenchTarget : IAsyncDisposable
     public string Description { get; }
 
     /// <summary>
-    /// The Api's own process now (a restarted Api has a new one), not the <c>dotnet run</c> DCP starts it under; null
-    /// when not known.
+    /// The Api's own process now (a restarted Api has a new one; were it started through <c>dotnet run</c>, not that
+    /// wrapper); null when not known.
     /// </summary>
     public int? ApiProcessId
     {
@@ -98,8 +98,8 @@ internal sealed class BenchTarget : IAsyncDisposable
     }
 
     /// <summary>
-    /// The processes to measure, as they are now: each service replica's own dotnet process (not the <c>dotnet run</c>
-    /// DCP starts it under) and each server's launcher, whose tree is the server. A running system: the Api with --api-pid.
+    /// The processes to measure, as they are now: each service replica's own dotnet process (not a <c>dotnet run</c>
+    /// wrapper, when the AppHost falls back to one) and each server's launcher, whose tree is the server. A running system: the Api with --api-pid.
     /// </summary>
     public IReadOnlyList<WatchedProcess> Processes()
     {

@@ -24,7 +24,8 @@ internal sealed record ProcessUsage(
     string Name, ProcessRole Role, int ProcessId, double? CpuSeconds, ProcessMemory? Memory, bool PeakSinceWindowStart, double? PeakBeforeWindowMiB = null);
 
 /// <summary>Every watched process in one measured window.</summary>
-internal sealed record ResourceUsage(IReadOnlyList<ProcessUsage> Processes)
+/// <param name="ServicesTogetherMiB">The services' resident memory at the window's end with each shared page counted once.</param>
+internal sealed record ResourceUsage(IReadOnlyList<ProcessUsage> Processes, double? ServicesTogetherMiB = null)
 {
     public static readonly ResourceUsage None = new([]);
 
@@ -66,12 +67,13 @@ internal static class ServiceResources
         var before = CpuTicks(processes);
         await DelayUntilAsync(stopAt, cancellationToken);
         var after = CpuTicks(processes);
+        var together = ResidentPages.TogetherMiB(processes.Where(p => p.Role == ProcessRole.Service).Select(p => p.ProcessId));
         return new ResourceUsage([.. processes.Select(p =>
         {
             double? cpu = before.TryGetValue(p.Name, out var b) && after.TryGetValue(p.Name, out var a) ? (a - b) / ClockTicksPerSecond : null;
             var memory = p.Role == ProcessRole.Service ? ProcessMemory.Read(p.ProcessId) : null;
             return new ProcessUsage(p.Name, p.Role, p.ProcessId, cpu, memory, peakReset.GetValueOrDefault(p.ProcessId), peakBefore.GetValueOrDefault(p.ProcessId));
-        })]);
+        })], together);
     }
 
     private static async Task DelayUntilAsync(long timestamp, CancellationToken cancellationToken)

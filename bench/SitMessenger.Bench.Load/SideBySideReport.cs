@@ -49,8 +49,11 @@ internal static class SideBySideReport
         }
 
         Row("services RSS", usage.ServicesRssMiB is double sum
-            ? string.Create(Invariant, $"{sum:N1} MiB together at the window's end (peaks added up: {usage.ServicesPeakMiB:N1} MiB)")
+            ? string.Create(Invariant, $"{sum:N1} MiB added up at the window's end (peaks added up: {usage.ServicesPeakMiB:N1} MiB)")
             : "not known");
+        Row("services resident", usage.ServicesTogetherMiB is double together
+            ? string.Create(Invariant, $"{together:N1} MiB together at the window's end, each page once (the runtime's pages are shared)")
+            : "not known (reading /proc/<pid>/pagemap needs root)");
         if (usage.Processes.Any(p => p.Memory is not null && !p.PeakSinceWindowStart))
         {
             Row("", "* peak since the process started: its peak could not be reset at the window's start");
@@ -64,14 +67,14 @@ internal static class SideBySideReport
         var widths = names.Select(n => Math.Max(n.Length + 1, 7)).ToList();
         Console.WriteLine();
         Console.WriteLine(string.Create(Invariant,
-            $"Side by side (measured windows; rate in msg/s, req/s for GET; latency in ms; CPU = seconds each process used in the window; RSS = the services' sum at its end, MiB)"));
+            $"Side by side (measured windows; rate in msg/s, req/s for GET; latency in ms; CPU = seconds each process used in the window; services' memory at its end in MiB: RSS added up, and resident together with each shared page once)"));
         var header = new StringBuilder(string.Create(Invariant, $"  {"run",-13}{"rate",10}{"p50",8}{"p95",8}{"p99",8}{"max",8}{"errors",8}  "));
         for (var i = 0; i < names.Count; i++)
         {
             header.Append(names[i].PadLeft(widths[i]));
         }
 
-        Console.WriteLine(header.Append(names.Count > 0 ? "  services RSS" : "").ToString());
+        Console.WriteLine(header.Append(names.Count > 0 ? "  services RSS  together" : "").ToString());
         foreach (var run in runs)
         {
             var (l, r) = (run.Result.Latency, run.Result);
@@ -86,6 +89,7 @@ internal static class SideBySideReport
             if (names.Count > 0)
             {
                 line.Append((r.Resources.ServicesRssMiB is double sum ? sum.ToString("N1", Invariant) : "-").PadLeft(14));
+                line.Append((r.Resources.ServicesTogetherMiB is double together ? together.ToString("N1", Invariant) : "-").PadLeft(10));
             }
 
             Console.WriteLine(line.ToString());
@@ -143,6 +147,11 @@ internal static class SideBySideReport
         if (r.Resources.ServicesRssMiB is double sum)
         {
             text.Append(string.Create(Invariant, $", services RSS {sum:0.0} MiB"));
+        }
+
+        if (r.Resources.ServicesTogetherMiB is double together)
+        {
+            text.Append(string.Create(Invariant, $" ({together:0.0} MiB resident together)"));
         }
 
         return text.ToString();

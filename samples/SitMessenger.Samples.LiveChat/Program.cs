@@ -62,12 +62,27 @@ internal static class Program
         {
             var username = $"{role}_{Guid.NewGuid():N}"[..16];
             var password = "Sample-" + Guid.NewGuid().ToString("N")[..16];
-            using var registered = await http.PostAsJsonAsync("/api/auth/users/", new { username, password });
-            registered.EnsureSuccessStatusCode();
+            using var registered = await PostAsync(http, "/api/auth/users/", new { username, password });
             var id = (await registered.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-            using var login = await http.PostAsJsonAsync("/api/auth/jwt/create/", new { username, password });
-            login.EnsureSuccessStatusCode();
+            using var login = await PostAsync(http, "/api/auth/jwt/create/", new { username, password });
             return new ChatUser(username, id, (await login.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access").GetString()!);
+        }
+
+        /// <summary>Posts, waiting out 429s (registration and login are throttled per address) as Retry-After says.</summary>
+        private static async Task<HttpResponseMessage> PostAsync(HttpClient http, string path, object body)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var response = await http.PostAsJsonAsync(path, body);
+                if (response.StatusCode != System.Net.HttpStatusCode.TooManyRequests || attempt == 10)
+                {
+                    return response.EnsureSuccessStatusCode();
+                }
+
+                var wait = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(5);
+                response.Dispose();
+                await Task.Delay(wait);
+            }
         }
 
         public async Task ConnectAsync(Uri gateway)

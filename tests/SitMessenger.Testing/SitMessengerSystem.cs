@@ -181,8 +181,9 @@ public sealed class SitMessengerSystem : IAsyncDisposable
         candidate.StartsWith(service + "-", StringComparison.Ordinal) && candidate[(service.Length + 1)..].All(char.IsAsciiDigit);
 
     /// <summary>
-    /// The service's own process. DCP runs a project as <c>dotnet run --no-build</c>, which runs the service as its child:
-    /// killing that child is what a crash of the service looks like.
+    /// The service's own process: the one DCP started (the AppHost runs the built assembly), or the deepest below it
+    /// when the AppHost fell back to <c>dotnet run</c>, which runs the service as its child. Killing it is what a crash
+    /// of the service looks like.
     /// </summary>
     public int? ServiceProcessId(string name) => Status(name).ProcessId is int pid ? LocalProcessTable.Deepest(pid) : null;
 

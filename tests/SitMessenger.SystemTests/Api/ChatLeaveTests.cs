@@ -32,6 +32,12 @@ public sealed class ChatLeaveTests(SitMessengerAppFixture fixture)
         var chatId = await _api.CreateChatAsync(leaver, stayer, third);
         ApiAssert.Status(HttpStatusCode.OK, await _api.PatchMessageAsync(leaver, chatId, "written before leaving"));
         ApiAssert.Status(HttpStatusCode.OK, await _api.PatchMessageAsync(stayer, chatId, "an answer"));
+        for (var i = 0; i < 4; i++)
+        {
+            // Every Api replica now holds the chat's members as PATCH answers showed them.
+            var before = await _api.PatchMessageAsync(third, chatId, $"third's line {i}");
+            Assert.Equal(Sorted(leaver.Id, stayer.Id, third.Id), OwnerIds(before.Body));
+        }
 
         var left = await _api.DeleteAsync(SitApiClient.ChatPath(chatId), leaver.Access);
         ApiAssert.Status(HttpStatusCode.NoContent, left);
@@ -51,14 +57,19 @@ public sealed class ChatLeaveTests(SitMessengerAppFixture fixture)
 
             var chat = await _api.GetChatAsync(member, chatId);
             ApiAssert.Status(HttpStatusCode.OK, chat);
-            Assert.Equal(Sorted(stayer.Id, third.Id), Sorted([.. chat.Body.GetProperty("owner").EnumerateArray().Select(o => o.GetProperty("id").GetString()!)]));
+            Assert.Equal(Sorted(stayer.Id, third.Id), OwnerIds(chat.Body));
             var lines = SitApiClient.Lines(chat.Body);
-            Assert.Equal(["written before leaving", "an answer", $"{leaver.Username} left the chat"], SitApiClient.Written(lines));
+            Assert.Equal(
+                ["written before leaving", "an answer", .. Enumerable.Range(0, 4).Select(i => $"third's line {i}"), $"{leaver.Username} left the chat"],
+                SitApiClient.Written(lines));
             Assert.Equal("", lines[^1].User);
         }
 
         // And it still works for them.
-        ApiAssert.Status(HttpStatusCode.OK, await _api.PatchMessageAsync(third, chatId, "after they left"));
+        var after = await _api.PatchMessageAsync(third, chatId, "after they left");
+        ApiAssert.Status(HttpStatusCode.OK, after);
+        // The answer shows the members as they are now, not as the replica last held them.
+        Assert.Equal(Sorted(stayer.Id, third.Id), OwnerIds(after.Body));
         Assert.Equal("after they left", (await _api.ReadLinesAsync(stayer, chatId))[^1].Message);
     }
 
@@ -102,6 +113,9 @@ public sealed class ChatLeaveTests(SitMessengerAppFixture fixture)
     }
 
     private static List<string> Sorted(params string[] ids) => [.. ids.Order(StringComparer.Ordinal)];
+
+    private static List<string> OwnerIds(System.Text.Json.JsonElement chat) =>
+        Sorted([.. chat.GetProperty("owner").EnumerateArray().Select(o => o.GetProperty("id").GetString()!)]);
 
     private sealed record ChatRows(long Chats, long Members, long Pending, long Segments);
 

@@ -220,6 +220,17 @@ public sealed partial class ClientJourneyTests(SitMessengerAppFixture fixture)
         Assert.Contains(paths, p => ChatByIdPath().IsMatch(p));
         Assert.Contains(paths, p => p.StartsWith("/api/v1/chat", StringComparison.Ordinal) && p.Contains("messages", StringComparison.Ordinal));
         Assert.Contains(paths, p => p.StartsWith("/api/auth/jwt/create", StringComparison.Ordinal));
+
+        // GET and PATCH answer the chat with its messages (written by ChatDetailResult, described as the record it writes).
+        var chatById = schema.Body.GetProperty("paths").EnumerateObject().First(p => ChatByIdPath().IsMatch(p.Name)).Value;
+        foreach (var method in new[] { "get", "patch" })
+        {
+            var answer = chatById.GetProperty(method).GetProperty("responses").GetProperty("200")
+                .GetProperty("content").GetProperty("application/json").GetProperty("schema");
+            var name = answer.GetProperty("$ref").GetString()!.Split('/')[^1];
+            var properties = schema.Body.GetProperty("components").GetProperty("schemas").GetProperty(name).GetProperty("properties");
+            Assert.True(properties.TryGetProperty("message_data", out _) && properties.TryGetProperty("cache_messages", out _), $"{method}: {properties}");
+        }
     }
 
     [Fact]

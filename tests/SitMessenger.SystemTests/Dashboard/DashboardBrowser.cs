@@ -162,8 +162,7 @@ internal sealed partial class DashboardBrowser : IAsyncDisposable
         }
     }
 
-    /// <summary>How long a restarted resource may take to be Running and healthy again (a project is rebuilt by
-    /// <c>dotnet run</c> first): 3 minutes unless set.</summary>
+    /// <summary>How long a restarted resource may take to be Running and healthy again: 3 minutes unless set.</summary>
     public TimeSpan RestartTimeout { get; set; } = TimeSpan.FromMinutes(3);
 
     /// <summary>How long a resource command may run before its toast reports (2 minutes unless set).</summary>

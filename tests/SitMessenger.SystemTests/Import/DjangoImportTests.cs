@@ -75,6 +75,13 @@ public sealed class DjangoImportTests(SitMessengerAppFixture fixture)
             var list = await _api.GetAsync("/api/v1/chat/", zanetaUser.Access);
             var listed = Assert.Single(list.Body.EnumerateArray());
             Assert.Equal(group.Created, listed.GetProperty("created").GetDateTime().ToUniversalTime());
+            Assert.Equal(group.Updated, listed.GetProperty("updated").GetDateTime().ToUniversalTime());
+
+            // Django moved updated only at flushes: a chat whose cache held later messages is as new as the last of them.
+            var pairListed = (await _api.GetAsync("/api/v1/chat/", rootUser.Access)).Body.EnumerateArray().Single(c => c.GetProperty("id").GetString() == pair.Id.ToString());
+            Assert.Equal(
+                DateTimeOffset.Parse(pair.CachedLines[^1].Datetime, CultureInfo.InvariantCulture).UtcDateTime,
+                pairListed.GetProperty("updated").GetDateTime().ToUniversalTime());
         }
         finally
         {

@@ -90,7 +90,7 @@ public sealed class SchedulerLeaderTests(SitMessengerAppFixture fixture, ITestOu
 
             var stopped = Stopwatch.StartNew();
             appHostsStopped = true;
-            // Watched while the stop runs: DCP reports the process gone only some seconds after the service has let go.
+            // Watched while the stop runs: the hand-over is timed from the stop command, however soon DCP reports the exit.
             var stopping = app.StopResourceAsync("scheduler");
             var taken = await UntilLeaderAsync(mine, TakeOverAfterStop, stopped, extra);
             await stopping;

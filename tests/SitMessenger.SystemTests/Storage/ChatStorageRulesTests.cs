@@ -200,6 +200,30 @@ public sealed class ChatStorageRulesTests(SitMessengerAppFixture fixture) : IAsy
         }
     }
 
+    [Fact]
+    public async Task A_send_reads_the_members_only_when_their_list_changed_since_the_version_held()
+    {
+        var (chatId, flush) = await NewChatAsync(_alice, _bob, _carol);
+        await using (flush)
+        {
+            var first = await _chats.AppendAsync(chatId, _alice, DateTime.UtcNow, [1], default, ChatStore.NoMembersHeld);
+            Assert.Equal(new HashSet<Guid> { _alice, _bob, _carol }, first!.Members!.Select(m => m.Id).ToHashSet());
+
+            var unchanged = await _chats.AppendAsync(chatId, _bob, DateTime.UtcNow, [2], default, first.MembersVersion);
+            Assert.Equal(first.MembersVersion, unchanged!.MembersVersion);
+            Assert.Null(unchanged.Members);
+
+            Assert.NotNull(await _chats.LeaveAsync(chatId, _carol, DateTime.UtcNow, [3], default));
+            var changed = await _chats.AppendAsync(chatId, _alice, DateTime.UtcNow, [4], default, first.MembersVersion);
+            Assert.NotEqual(first.MembersVersion, changed!.MembersVersion);
+            Assert.Equal(new HashSet<Guid> { _alice, _bob }, changed.Members!.Select(m => m.Id).ToHashSet());
+
+            var withoutMembers = await _chats.AppendAsync(chatId, _alice, DateTime.UtcNow, [5], default);
+            Assert.Null(withoutMembers!.Members);
+            Assert.Equal(changed.MembersVersion, withoutMembers.MembersVersion);
+        }
+    }
+
     private static async Task<Guid[]> RegisterUsersAsync(SitApiClient api)
     {
         var users = new List<Guid>();

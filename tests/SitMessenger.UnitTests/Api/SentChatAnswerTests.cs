@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using SitMessenger.Api.Accounts;
+using SitMessenger.Chat.Accounts;
 using SitMessenger.Api.Apis;
 using SitMessenger.Api.Chats;
 

@@ -53,6 +53,34 @@ public sealed partial class ComposeOutputTests(PublishedDeployment published)
     }
 
     [Fact]
+    public void Every_endpoint_of_a_service_in_the_model_is_a_port_its_compose_service_listens_on_and_external_ones_are_published()
+    {
+        foreach (var (name, resource) in published.Workloads().Where(w => ((string?)w.Resource["type"])?.StartsWith("project.", StringComparison.Ordinal) == true))
+        {
+            var environment = Map(Service(name), "environment");
+            foreach (var binding in resource["bindings"]?.AsObject() ?? [])
+            {
+                var variable = (string?)binding.Value?["scheme"] == "https" ? "HTTPS_PORTS" : "HTTP_PORTS";
+                var listened = environment?.Children.TryGetValue(variable, out var ports) == true ? ((YamlScalarNode)ports).Value!.Split(';') : [];
+                Assert.True(listened.Length > 0, $"{name}'s endpoint {binding.Key} has no {variable} in compose.");
+                var port = (int?)binding.Value?["targetPort"] ?? (int?)binding.Value?["port"];
+                if (port is { } fixedPort)
+                {
+                    Assert.Contains(fixedPort.ToString(System.Globalization.CultureInfo.InvariantCulture), listened);
+                }
+
+                if ((bool?)binding.Value?["external"] == true)
+                {
+                    var exposed = Service(name).Children.TryGetValue("ports", out var mapped)
+                        ? ((YamlSequenceNode)mapped).Select(node => ((YamlScalarNode)node).Value!.Split(':')[^1]).ToList()
+                        : [];
+                    Assert.True(listened.Any(exposed.Contains), $"{name}'s external endpoint {binding.Key} ({string.Join(";", listened)}) is not published: {string.Join(", ", exposed)}.");
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void Every_server_has_a_named_volume_and_a_health_check()
     {
         var volumes = (YamlMappingNode)Root()["volumes"];

@@ -82,6 +82,31 @@ public sealed class ClientIntegrationTests
         Assert.Equal(keepAlive, connection.KeepAlive);
     }
 
+    [Theory]
+    [InlineData("Host=db", PostgresClientOptions.DefaultMaxAutoPrepare, PostgresClientOptions.DefaultAutoPrepareMinUsages)]
+    [InlineData("Host=db;Max Auto Prepare=10;Auto Prepare Min Usages=7", 10, 7)] // the connection string's own choice stays
+    public void Postgres_statements_are_prepared_unless_the_connection_string_says_otherwise(string connectionString, int maxAutoPrepare, int minUsages)
+    {
+        var connection = new NpgsqlConnectionStringBuilder(connectionString);
+
+        new PostgresClientOptions().ApplyTo(connection);
+
+        Assert.Equal(maxAutoPrepare, connection.MaxAutoPrepare);
+        Assert.Equal(minUsages, connection.AutoPrepareMinUsages);
+    }
+
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public void A_pooled_connection_skips_its_session_reset_only_when_the_process_says_it_keeps_no_session_state(bool reset, bool noResetOnClose)
+    {
+        var connection = new NpgsqlConnectionStringBuilder("Host=db");
+
+        new PostgresClientOptions { ResetSessionOnReturn = reset }.ApplyTo(connection);
+
+        Assert.Equal(noResetOnClose, connection.NoResetOnClose);
+    }
+
     [Fact]
     public void Redis_is_a_cache_that_may_be_down()
     {

@@ -19,7 +19,7 @@ public sealed class AspireManifestTests(PublishedManifest published) : IClassFix
 
     public static TheoryData<string> Secrets => new()
     {
-        "postgres-password", "cache-password", "messaging-password", "jwt-signing-key", "chat-master-key", "gateway-forwarding-key",
+        "postgres-password", "cache-password", "messaging-password", "jwt-signing-key", "chat-master-key", "gateway-forwarding-key", "operator-key",
     };
 
     public static TheoryData<string, string[]> ConnectionStringsByService => new()
