@@ -1,6 +1,7 @@
 using Scalar.AspNetCore;
 using SitMessenger.Api.Apis;
 using SitMessenger.Api.Extensions;
+using SitMessenger.Api.RealTime;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -11,6 +12,7 @@ builder.AddPostgresDataSource("sitdb", postgres => postgres.ResetSessionOnReturn
 builder.AddRedisConnection("cache");
 builder.AddRabbitMqConnection("messaging");
 builder.AddSitMessengerApi();
+builder.AddRealTime();
 
 var app = builder.Build();
 
@@ -22,6 +24,7 @@ app.UseCors(ApiServiceExtensions.CorsPolicy);
 app.UseWebSockets();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseHubConnectionLimit();
 
 app.MapDefaultEndpoints();
 app.MapOpenApi("/api/schema/{documentName}.json");
@@ -36,5 +39,7 @@ app.MapUsersApi();
 app.MapChatsApi();
 app.MapBlocksApi();
 app.MapEchoHubApi();
+app.MapChatReadApi();
+app.MapChatHub();
 
 app.Run();

@@ -5,6 +5,7 @@ using SitMessenger.Api.Accounts;
 using SitMessenger.Api.Auth;
 using SitMessenger.Api.Chats;
 using SitMessenger.Api.Infrastructure;
+using SitMessenger.Api.RealTime;
 using SitMessenger.Chat.Accounts;
 using SitMessenger.Chat.Messages;
 
@@ -15,6 +16,12 @@ internal static class ChatsApi
     public const int DefaultWindow = 100;
     public const int MaxWindow = 500;
     public const int DefaultHistoryPage = 50;
+
+    /// <summary>A client's id for one send: a retry with the same one answers the first send and stores nothing.</summary>
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    /// <summary>On an answer to a repeated Idempotency-Key: this is the first send's result.</summary>
+    public const string ReplayedHeader = "Idempotent-Replayed";
 
     public static IEndpointRouteBuilder MapChatsApi(this IEndpointRouteBuilder app)
     {
@@ -33,7 +40,7 @@ internal static class ChatsApi
         return app;
     }
 
-    private static async Task<Results<Ok<List<ChatSummaryResponse>>, BadRequest<Dictionary<string, string[]>>>> ListChatsAsync(
+    private static async Task<Results<Ok<List<ChatListItemResponse>>, BadRequest<Dictionary<string, string[]>>>> ListChatsAsync(
         int? limit, string? before, HttpContext http, ChatStore store, IOptions<ChatLimitsOptions> options, CancellationToken cancellationToken)
     {
         // Without limit and before the answer is the whole list, as the web client has always read it.
@@ -65,7 +72,8 @@ internal static class ChatsApi
             http.Response.Headers.Link = $"</api/v1/chat/?limit={page.Limit}&before={Uri.EscapeDataString(ChatListCursor.Format(last.Updated, last.Id))}>; rel=\"next\"";
         }
 
-        return TypedResults.Ok(chats.Select(c => new ChatSummaryResponse(c.Id, c.Created, c.Updated, c.Members)).ToList());
+        return TypedResults.Ok(chats.Select(c => new ChatListItemResponse(
+            c.Id, c.Created, c.Updated, c.Members, Math.Max(0, c.LastSeq - c.ReadSeq), c.LastSeq)).ToList());
     }
 
     private static async Task<Results<Created<ChatSummaryResponse>, BadRequest<Dictionary<string, string[]>>, JsonHttpResult<DetailBody>>> CreateChatAsync(
@@ -139,12 +147,17 @@ internal static class ChatsApi
         return detail is null ? DrfErrors.NotFound() : new ChatDetailResult(detail);
     }
 
-    private static async Task<Results<ChatDetailResult, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>, BadRequest<string[]>>> PatchChatAsync(
+    private static async Task<Results<ChatDetailResult, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>, BadRequest<string[]>, BadRequest<DetailBody>>> PatchChatAsync(
         string id, PatchChatRequest? body, HttpContext http, ChatStore store, ChatMessageService messages, SentChatAnswer answer, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var chatId))
         {
             return DrfErrors.NotFound();
+        }
+
+        if (!TryClientMessageId(http.Request, out var clientMessageId))
+        {
+            return InvalidIdempotencyKey();
         }
 
         var errors = new FieldErrors();
@@ -168,12 +181,13 @@ internal static class ChatsApi
         }
 
         var caller = new UserSummary(http.User.UserId(), http.User.Username());
-        var sent = await messages.SendAsync(chatId, caller.Id, caller.Username, text, cancellationToken, withMembers: true);
+        var sent = await messages.SendAsync(chatId, caller.Id, caller.Username, text, cancellationToken, clientMessageId);
         if (sent is null)
         {
             return DrfErrors.NotFound();
         }
 
+        MarkReplayed(http, sent);
         // Committed: from here on the answer is a success, however much of the chat can still be read.
         return new ChatDetailResult(await answer.ComposeAsync(
             chatId, caller, sent, ct => DetailAfterSendAsync(sent, caller, store, messages, ct), cancellationToken));
@@ -194,12 +208,17 @@ internal static class ChatsApi
             new MessageListResponse([.. window.Pending.Select(MessageResponse.From)]));
     }
 
-    private static async Task<Results<Created<MessageWithSeqResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>>> SendMessageAsync(
+    private static async Task<Results<Created<MessageWithSeqResponse>, NotFound<DetailBody>, BadRequest<Dictionary<string, string[]>>, BadRequest<DetailBody>>> SendMessageAsync(
         string id, SendMessageRequest? body, HttpContext http, ChatStore store, ChatMessageService messages, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var chatId))
         {
             return DrfErrors.NotFound();
+        }
+
+        if (!TryClientMessageId(http.Request, out var clientMessageId))
+        {
+            return InvalidIdempotencyKey();
         }
 
         var errors = new FieldErrors();
@@ -216,7 +235,9 @@ internal static class ChatsApi
                 : DrfErrors.Fields(errors);
         }
 
-        var sent = (await messages.SendAsync(chatId, http.User.UserId(), http.User.Username(), text, cancellationToken))?.Message;
+        var receipt = await messages.SendAsync(chatId, http.User.UserId(), http.User.Username(), text, cancellationToken, clientMessageId);
+        MarkReplayed(http, receipt);
+        var sent = receipt?.Message;
         return sent is null
             ? DrfErrors.NotFound()
             : TypedResults.Created($"/api/v1/chat/{chatId}/messages/?before={sent.Seq + 1}&limit=1", MessageWithSeqResponse.From(sent));
@@ -262,6 +283,30 @@ internal static class ChatsApi
         return TypedResults.NoContent();
     }
 
+    /// <summary>False when the request carries an Idempotency-Key that is no valid client message id.</summary>
+    private static bool TryClientMessageId(HttpRequest request, out string? clientMessageId)
+    {
+        clientMessageId = null;
+        if (!request.Headers.TryGetValue(IdempotencyKeyHeader, out var values))
+        {
+            return true;
+        }
+
+        clientMessageId = values.Count == 1 ? values[0] : null;
+        return clientMessageId is not null && ClientMessageIds.IsValid(clientMessageId);
+    }
+
+    private static BadRequest<DetailBody> InvalidIdempotencyKey() =>
+        TypedResults.BadRequest(DrfErrors.Detail($"{IdempotencyKeyHeader}: {ClientMessageIds.Invalid}"));
+
+    private static void MarkReplayed(HttpContext http, SendReceipt? receipt)
+    {
+        if (receipt is { Repeated: true })
+        {
+            http.Response.Headers[ReplayedHeader] = "true";
+        }
+    }
+
     private static async Task<ChatDetailResponse?> DetailAsync(
         Guid chatId, Guid userId, int limit, ChatStore store, ChatMessageService messages, CancellationToken cancellationToken)
     {
@@ -290,6 +335,9 @@ internal sealed record PatchChatRequest(string? NewMessage);
 internal sealed record SendMessageRequest(string? Message);
 
 internal sealed record ChatSummaryResponse(Guid Id, DateTime Created, DateTime Updated, Guid[] Owner);
+
+/// <summary>A chat of GET /api/v1/chat/: the summary, and (added for real-time clients) the caller's unread count and the last seq.</summary>
+internal sealed record ChatListItemResponse(Guid Id, DateTime Created, DateTime Updated, Guid[] Owner, long Unread, long LastMessageSeq);
 
 internal sealed record ChatDetailResponse(
     Guid Id, DateTime Created, DateTime Updated, IReadOnlyList<UserSummary> Owner, MessageListResponse MessageData, MessageListResponse CacheMessages);

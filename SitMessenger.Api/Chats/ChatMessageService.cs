@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using SitMessenger.Chat.Storage;
 using SitMessenger.Api.Infrastructure;
 using SitMessenger.Chat.Messages;
+using SitMessenger.Api.RealTime;
 
 namespace SitMessenger.Api.Chats;
 
@@ -11,7 +12,9 @@ internal sealed record SentMessage(long Seq, DateTime Datetime, string User, str
 /// A message that is durable in PostgreSQL, with its chat as the send left it: created, flushed mark, members (when
 /// asked for), and the data key, so that the answer can show the chat without asking PostgreSQL again.
 /// </summary>
-internal sealed record SendReceipt(Guid ChatId, SentMessage Message, DateTime ChatCreated, long FlushedSeq, IReadOnlyList<ChatMember>? Members, byte[] DataKey);
+/// <remarks><see cref="Repeated"/>: the client message id was used before; this is the first send's message, nothing new was stored.</remarks>
+internal sealed record SendReceipt(
+    Guid ChatId, SentMessage Message, DateTime ChatCreated, long FlushedSeq, IReadOnlyList<ChatMember>? Members, byte[] DataKey, bool Repeated = false);
 
 /// <summary>A run of consecutive messages of a chat: those already in segments and those still pending.</summary>
 internal sealed record ChatWindow(IReadOnlyList<SentMessage> Flushed, IReadOnlyList<SentMessage> Pending, bool HasMore);
@@ -25,6 +28,7 @@ internal sealed class ChatMessageService(
     KnownChatMembers knownMembers,
     ChatFlushRequests flushRequests,
     ChatMessageCipher cipher,
+    ChatEventPublisher events,
     TimeProvider time,
     IOptions<ChatLimitsOptions> limits,
     ApiTelemetry telemetry)
@@ -48,18 +52,20 @@ internal sealed class ChatMessageService(
         {
             cache.Add(chatId, new EncryptedMessage(1, first));
             flushRequests.Request(chatId);
+            events.ChatCreated(chatId, members);
         }
 
         return created;
     }
 
-    /// <summary>Null when the chat is not the sender's (or does not exist). Returns only once the message is durable.</summary>
-    /// <param name="withMembers">
-    /// Also return the chat's members: those held for its current member-list version, else read in the same round trip
-    /// as the insert. Rarely (the list held was evicted during the send) none: the caller reads them.
-    /// </param>
+    /// <summary>
+    /// Null when the chat is not the sender's (or does not exist). Returns only once the message is durable, and then
+    /// pushes it to every member. With a client message id the sender used in this chat before, stores nothing and
+    /// answers the first send's message (<see cref="SendReceipt.Repeated"/>). The chat's members come with the
+    /// receipt: those held for its current member-list version, else read in the same round trip as the insert.
+    /// </summary>
     public async Task<SendReceipt?> SendAsync(
-        Guid chatId, Guid senderId, string senderName, string text, CancellationToken cancellationToken, bool withMembers = false)
+        Guid chatId, Guid senderId, string senderName, string text, CancellationToken cancellationToken, string? clientMessageId = null)
     {
         using var activity = ApiTelemetry.Source.StartActivity("chat.send");
         activity?.SetTag("sit.chat.id", chatId);
@@ -81,20 +87,42 @@ internal sealed class ChatMessageService(
         var ciphertext = cipher.Encrypt(dataKey, new ChatMessage(now, senderName, text));
         // Membership is checked again inside the insert: a cached key proves nothing about who may write.
         var appended = await store.AppendAsync(
-            chatId, senderId, now, ciphertext, cancellationToken, withMembers ? knownMembers.VersionHeld(chatId) : null);
+            chatId, senderId, now, ciphertext, cancellationToken, knownMembers.VersionHeld(chatId), clientMessageId);
         if (appended is null)
         {
             return null;
         }
 
-        var members = withMembers ? knownMembers.After(chatId, appended) : null;
+        if (appended.Repeated)
+        {
+            return await FirstSendAsync(chatId, senderId, appended.Seq, cancellationToken);
+        }
+
+        // Rarely (the list held was evicted during the send) the statement read none: read them, the event needs them.
+        var members = knownMembers.After(chatId, appended) ?? await store.MembersAsync(chatId, cancellationToken);
 
         var sent = new SentMessage(appended.Seq, now, senderName, text);
         cache.Add(chatId, new EncryptedMessage(appended.Seq, ciphertext));
         recent.AddIfNext(chatId, sent);
         flushRequests.Request(chatId);
         telemetry.MessagesSent.Add(1);
+        events.MessageStored(chatId, sent, senderId, [.. members.Select(m => m.Id)]);
         return new SendReceipt(chatId, sent, appended.ChatCreated, appended.FlushedSeq, members, dataKey);
+    }
+
+    /// <summary>A repeated send's answer: the message the first send stored, read back, and the chat as it is now.</summary>
+    private async Task<SendReceipt?> FirstSendAsync(Guid chatId, Guid senderId, long seq, CancellationToken cancellationToken)
+    {
+        var chat = await store.FindForMemberAsync(chatId, senderId, cancellationToken);
+        if (chat is null)
+        {
+            return null;
+        }
+
+        var window = await ReadAsync(chat, senderId, seq + 1, 1, cancellationToken);
+        var first = window.Flushed.Concat(window.Pending).Single();
+        var members = await store.MembersAsync(chatId, cancellationToken);
+        return new SendReceipt(chatId, first, chat.Created, chat.FlushedSeq, members, cipher.DataKey(chat.Id, chat.Key), Repeated: true);
     }
 
     /// <summary>
@@ -111,7 +139,8 @@ internal sealed class ChatMessageService(
 
         var now = TruncateToMicroseconds(time.GetUtcNow().UtcDateTime);
         // Written by no one (user ""), as the chat's first line is: the client shows it as a line of the chat itself.
-        var line = cipher.Encrypt(cipher.DataKey(chat.Id, chat.Key), new ChatMessage(now, "", $"{username} left the chat"));
+        var leftText = $"{username} left the chat";
+        var line = cipher.Encrypt(cipher.DataKey(chat.Id, chat.Key), new ChatMessage(now, "", leftText));
         var left = await store.LeaveAsync(chatId, userId, now, line, cancellationToken);
         if (left is null)
         {
@@ -122,6 +151,8 @@ internal sealed class ChatMessageService(
         {
             cache.Add(chatId, new EncryptedMessage(seq, line));
             flushRequests.Request(chatId);
+            var remaining = await store.MembersAsync(chatId, cancellationToken);
+            events.MemberLeft(chatId, userId, new SentMessage(seq, now, "", leftText), [.. remaining.Select(m => m.Id)]);
         }
         else
         {
@@ -129,6 +160,7 @@ internal sealed class ChatMessageService(
             recent.Forget(chatId);
             knownMembers.Forget(chatId);
             cipher.Forget(chatId);
+            events.MemberLeft(chatId, userId, null, []);
         }
 
         return true;

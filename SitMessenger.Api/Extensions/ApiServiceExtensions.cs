@@ -88,6 +88,7 @@ internal static class ApiServiceExtensions
 
         services.AddOpenApi("v1", options => options
             .AddDocumentTransformer<ApiDocumentTransformer>()
+            .AddDocumentTransformer<RealTime.ChatHubDocumentTransformer>()
             .AddOperationTransformer<ApiOperationTransformer>());
         return builder;
     }

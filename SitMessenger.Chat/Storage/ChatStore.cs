@@ -10,7 +10,7 @@ namespace SitMessenger.Chat.Storage;
 /// the SQL on <c>chats</c>, <c>chat_members</c> and <c>pending_messages</c> outside a flush (which
 /// <see cref="ChatSegmentCatalog"/> owns, as it moves pending rows into segments).
 /// </summary>
-public sealed class ChatStore(NpgsqlDataSource database)
+public sealed partial class ChatStore(NpgsqlDataSource database)
 {
     // Names the advisory locks of chat creation (pg_advisory_xact_lock's first key), apart from any other use of them.
     private const int CreationLockClass = 9_004;
@@ -71,12 +71,13 @@ public sealed class ChatStore(NpgsqlDataSource database)
         await using var command = database.CreateCommand(
             """
             WITH mine AS (
-                SELECT c.id, c.created, c.updated
+                SELECT c.id, c.created, c.updated, c.last_seq
                 FROM chats c JOIN chat_members me ON me.chat_id = c.id AND me.user_id = @user
                 WHERE @before_updated IS NULL OR (c.updated, c.id) < (@before_updated, @before_id)
                 ORDER BY c.updated DESC, c.id DESC
                 LIMIT @limit)
-            SELECT m.id, m.created, m.updated, (SELECT array_agg(a.user_id ORDER BY a.user_id) FROM chat_members a WHERE a.chat_id = m.id)
+            SELECT m.id, m.created, m.updated, (SELECT array_agg(a.user_id ORDER BY a.user_id) FROM chat_members a WHERE a.chat_id = m.id),
+                m.last_seq, coalesce((SELECT r.read_seq FROM chat_read_state r WHERE r.chat_id = m.id AND r.user_id = @user), 1)
             FROM mine m
             ORDER BY m.updated DESC, m.id DESC
             """);
@@ -88,7 +89,8 @@ public sealed class ChatStore(NpgsqlDataSource database)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            chats.Add(new ChatListing(reader.GetGuid(0), reader.GetDateTime(1), reader.GetDateTime(2), reader.GetFieldValue<Guid[]>(3)));
+            chats.Add(new ChatListing(
+                reader.GetGuid(0), reader.GetDateTime(1), reader.GetDateTime(2), reader.GetFieldValue<Guid[]>(3), reader.GetInt64(4), reader.GetInt64(5)));
         }
 
         return chats;
@@ -140,67 +142,96 @@ public sealed class ChatStore(NpgsqlDataSource database)
 
     /// <summary>
     /// Stores one message durably: the next sequence number and the row in one statement, only if the sender is a
-    /// member. Null when not (or the chat is gone). Once this returns, the message survives any crash.
+    /// member. Null when not (or the chat is gone). Once this returns, the message survives any crash. The same
+    /// statement reads the chat's members (whom the message is pushed to, and what an answer showing the chat needs),
+    /// marks the message read for its sender, and, with a client message id, records it: a send repeating an id the
+    /// sender already used in this chat stores nothing and answers the first one's seq (<see cref="AppendedMessage.Repeated"/>).
     /// </summary>
     /// <param name="membersVersionHeld">
     /// The version of the member list the caller already holds (<see cref="NoMembersHeld"/> for none): the members are
     /// read in the same round trip when the chat's list is at another version. Null: the caller wants no members.
     /// </param>
     public async Task<AppendedMessage?> AppendAsync(
-        Guid chatId, Guid senderId, DateTime now, byte[] ciphertext, CancellationToken cancellationToken, long? membersVersionHeld = null)
+        Guid chatId, Guid senderId, DateTime now, byte[] ciphertext, CancellationToken cancellationToken, long? membersVersionHeld = null,
+        string? clientMessageId = null)
     {
-        await using var command = database.CreateCommand(membersVersionHeld is null ? Append : AppendWithMembers);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await TryAppendAsync(chatId, senderId, now, ciphertext, membersVersionHeld, clientMessageId, cancellationToken);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation
+                && e.ConstraintName == "message_idempotency_pkey" && attempt == 1)
+            {
+                // The same id sent twice at once: the other send committed first. Asked again, the statement finds it.
+            }
+        }
+    }
+
+    private async Task<AppendedMessage?> TryAppendAsync(
+        Guid chatId, Guid senderId, DateTime now, byte[] ciphertext, long? membersVersionHeld, string? clientMessageId, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand(Append);
         command.Parameters.AddWithValue("chat", chatId);
         command.Parameters.AddWithValue("user", senderId);
         command.Parameters.AddWithValue("now", now);
         command.Parameters.Add(new NpgsqlParameter("ciphertext", NpgsqlDbType.Bytea) { Value = ciphertext });
-        if (membersVersionHeld is { } held)
-        {
-            command.Parameters.AddWithValue("members_version", held);
-        }
-
+        command.Parameters.Add(new NpgsqlParameter("key", NpgsqlDbType.Text) { Value = (object?)clientMessageId ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("members_version", NpgsqlDbType.Bigint) { Value = (object?)membersVersionHeld ?? DBNull.Value });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
             return null;
         }
 
-        IReadOnlyList<ChatMember>? members = null;
-        if (membersVersionHeld is not null && !reader.IsDBNull(4))
+        if (reader.GetBoolean(1))
         {
-            var ids = reader.GetFieldValue<Guid[]>(4);
-            var names = reader.GetFieldValue<string[]>(5);
+            return new AppendedMessage(reader.GetInt64(0), default, 0, 0, null, Repeated: true);
+        }
+
+        IReadOnlyList<ChatMember>? members = null;
+        if (!reader.IsDBNull(5))
+        {
+            var ids = reader.GetFieldValue<Guid[]>(5);
+            var names = reader.GetFieldValue<string[]>(6);
             members = [.. ids.Select((id, i) => new ChatMember(id, names[i]))];
         }
 
-        return new AppendedMessage(reader.GetInt64(0), reader.GetDateTime(1), reader.GetInt64(2), reader.GetInt64(3), members);
+        return new AppendedMessage(reader.GetInt64(0), reader.GetDateTime(2), reader.GetInt64(3), reader.GetInt64(4), members);
     }
 
-    // The sequence number, the row and the chat's state after it, in one statement: a send is one round trip.
-    private const string AppendStatement =
+    // The sequence number, the row, the sender's read mark, the client message id and the chat's state after it, in
+    // one statement: a send is one round trip. A known client message id stops the UPDATE, so nothing is stored and
+    // the second SELECT answers the first send's seq (to a member only).
+    private const string Append =
         """
-        WITH next AS (
+        WITH prior AS (
+            SELECT seq FROM message_idempotency WHERE @key IS NOT NULL AND chat_id = @chat AND sender_id = @user AND key = @key),
+        next AS (
             UPDATE chats SET last_seq = last_seq + 1, updated = @now
-            WHERE id = @chat AND EXISTS (SELECT 1 FROM chat_members WHERE chat_id = @chat AND user_id = @user)
+            WHERE id = @chat AND NOT EXISTS (SELECT 1 FROM prior)
+                AND EXISTS (SELECT 1 FROM chat_members WHERE chat_id = @chat AND user_id = @user)
             RETURNING last_seq, created, flushed_seq, members_version),
         stored AS (
             INSERT INTO pending_messages (chat_id, seq, created, ciphertext)
             SELECT @chat, last_seq, @now, @ciphertext FROM next
-            RETURNING seq)
-        """;
-
-    private const string Append = AppendStatement + "\nSELECT s.seq, n.created, n.flushed_seq, n.members_version FROM stored s CROSS JOIN next n";
-
-    // The members are aggregated only when the caller's version is not the chat's (a one-time filter in the plan):
-    // an unchanged list costs the send nothing.
-    private const string AppendWithMembers = AppendStatement +
-        """
-
-        SELECT s.seq, n.created, n.flushed_seq, n.members_version, m.ids, m.names
+            RETURNING seq),
+        keyed AS (
+            INSERT INTO message_idempotency (chat_id, sender_id, key, seq, created)
+            SELECT @chat, @user, @key, last_seq, @now FROM next WHERE @key IS NOT NULL),
+        marked AS (
+            INSERT INTO chat_read_state (chat_id, user_id, read_seq) SELECT @chat, @user, last_seq FROM next
+            ON CONFLICT (chat_id, user_id) DO UPDATE SET read_seq = GREATEST(chat_read_state.read_seq, EXCLUDED.read_seq))
+        SELECT s.seq, false, n.created, n.flushed_seq, n.members_version, m.ids, m.names
         FROM stored s CROSS JOIN next n CROSS JOIN LATERAL (
+            -- Aggregated only when the caller's version is not the chat's: an unchanged list costs the send nothing.
             SELECT array_agg(u.id ORDER BY u.username) AS ids, array_agg(u.username ORDER BY u.username) AS names
             FROM chat_members cm JOIN users u ON u.id = cm.user_id
-            WHERE cm.chat_id = @chat AND n.members_version <> @members_version) m
+            WHERE cm.chat_id = @chat AND @members_version IS NOT NULL AND n.members_version <> @members_version) m
+        UNION ALL
+        SELECT p.seq, true, NULL, NULL, NULL, NULL, NULL
+        FROM prior p WHERE EXISTS (SELECT 1 FROM chat_members WHERE chat_id = @chat AND user_id = @user)
         """;
 
     /// <summary>Pending messages with <paramref name="afterSeq"/> &lt; seq &lt;= <paramref name="toSeq"/>, in order.</summary>

@@ -26,7 +26,20 @@ internal static class ReverseProxyExtensions
         ClusterConfig[] clusters =
         [
             Cluster("api", options, new ForwarderRequestConfig { ActivityTimeout = options.ActivityTimeout }),
-            Cluster("hubs", options, httpRequest: null),
+            Cluster("hubs", options, httpRequest: null) with
+            {
+                // A SignalR client that negotiates first must open its WebSocket on the replica that answered the
+                // negotiate (the connection id lives there): the negotiate answer carries a cookie naming the replica.
+                // Clients with skipNegotiation need no affinity; browsers and the .NET client send the cookie back.
+                SessionAffinity = new SessionAffinityConfig
+                {
+                    Enabled = true,
+                    Policy = "HashCookie",
+                    FailurePolicy = "Redistribute",
+                    AffinityKeyName = ".Sit.Hub.Replica",
+                    Cookie = new SessionAffinityCookieConfig { HttpOnly = true, SameSite = SameSiteMode.Lax, SecurePolicy = CookieSecurePolicy.SameAsRequest },
+                },
+            },
         ];
 
         // The Api believes X-Forwarded-For only with this secret (locally all processes share 127.0.0.1, so the peer
