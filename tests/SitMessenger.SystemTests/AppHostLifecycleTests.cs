@@ -93,7 +93,7 @@ public sealed class AppHostLifecycleTests
 
             using (var second = AppHostProcess.Start(stateDirectory))
             {
-                Assert.True(second.Process.WaitForExit(TimeSpan.FromSeconds(60)), "the second AppHost did not give up");
+                Assert.True(second.WaitForExit(TimeSpan.FromSeconds(60)), "the second AppHost did not give up");
                 Assert.NotEqual(0, second.Process.ExitCode);
                 Assert.Contains("already running on the state folder", second.Output, StringComparison.Ordinal);
                 Assert.Contains("--state-dir", second.Output, StringComparison.Ordinal);

@@ -51,6 +51,19 @@ internal sealed class AppHostProcess : IDisposable
         return started;
     }
 
+    /// <summary>True once the process has exited within <paramref name="timeout"/> and all it printed is in <see cref="Output"/>.</summary>
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        if (!Process.WaitForExit(timeout))
+        {
+            return false;
+        }
+
+        // The timed wait returns before the asynchronous readers have delivered the last lines; this one waits for them.
+        Process.WaitForExit();
+        return true;
+    }
+
     public async Task WaitForOutputAsync(string text, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
