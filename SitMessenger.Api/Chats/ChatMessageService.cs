@@ -98,16 +98,32 @@ internal sealed class ChatMessageService(
             return await FirstSendAsync(chatId, senderId, appended.Seq, cancellationToken);
         }
 
-        // Rarely (the list held was evicted during the send) the statement read none: read them, the event needs them.
-        var members = knownMembers.After(chatId, appended) ?? await store.MembersAsync(chatId, cancellationToken);
+        var members = knownMembers.After(chatId, appended) ?? await MembersAfterCommitAsync(chatId, cancellationToken);
 
         var sent = new SentMessage(appended.Seq, now, senderName, text);
         cache.Add(chatId, new EncryptedMessage(appended.Seq, ciphertext));
         recent.AddIfNext(chatId, sent);
         flushRequests.Request(chatId);
         telemetry.MessagesSent.Add(1);
-        events.MessageStored(chatId, sent, senderId, [.. members.Select(m => m.Id)]);
+        events.MessageStored(chatId, sent, senderId, members is null ? [] : [.. members.Select(m => m.Id)]);
         return new SendReceipt(chatId, sent, appended.ChatCreated, appended.FlushedSeq, members, dataKey);
+    }
+
+    /// <summary>
+    /// Rarely (the list held was evicted during the send) the statement read no members. The message is committed, so
+    /// failing to read them must not fail the send, whose answer would then say "nothing was saved": without them the
+    /// event reaches no one (clients fill the gap with CatchUp) and the answer reads them in its own read-back.
+    /// </summary>
+    private async Task<IReadOnlyList<ChatMember>?> MembersAfterCommitAsync(Guid chatId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await store.MembersAsync(chatId, cancellationToken);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
     }
 
     /// <summary>A repeated send's answer: the message the first send stored, read back, and the chat as it is now.</summary>
